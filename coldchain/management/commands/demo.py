@@ -1,0 +1,45 @@
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from coldchain.demo import demo_processes, demo_user_ensure
+from coldchain.env import env_str
+from coldchain.supervisor import Supervisor
+
+
+class Command(BaseCommand):
+    help = "Run the whole platform: web, MQTT bridge, Celery worker and beat, simulator."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--trucks", type=int, default=4)
+        parser.add_argument(
+            "--interval",
+            type=float,
+            default=30.0,
+            help="Simulated seconds between readings of a device",
+        )
+        parser.add_argument(
+            "--speedup", type=float, default=15.0, help="Simulated seconds per wall-clock second"
+        )
+
+    def handle(self, *args, **options) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        username, password = demo_user_ensure(settings.VAR_DIR / "demo-password")
+        embedded = env_str("MQTT_URL") is None
+        self.stdout.write(
+            f"coldchain demo: http://127.0.0.1:{options['port']}/  (user {username}, "
+            f"password {password})\n"
+            f"  database {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, "
+            f"Celery broker {settings.CELERY_BROKER_URL.split('://')[0]}, MQTT "
+            f"{'embedded broker' if embedded else settings.MQTT_URL}. Ctrl-C stops everything."
+        )
+        specs = demo_processes(
+            embedded_broker=embedded,
+            web_port=options["port"],
+            trucks=options["trucks"],
+            interval_s=options["interval"],
+            speedup=options["speedup"],
+        )
+        raise SystemExit(Supervisor(specs, out=self.stdout).run())

@@ -1,0 +1,181 @@
+"""The MQTT ingest bridge: broker -> batches -> one Celery task per batch.
+
+Messages are acknowledged to the broker only after their batch is durably
+queued, so a bridge killed at any point loses nothing: unacknowledged
+messages stay in its persistent session and the broker sends them again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import paho.mqtt.client as mqtt
+
+from devices.mqtt import MqttConfig, connect_kwargs, new_client
+from devices.tasks import encode_batch_message
+from devices.wire import TOPIC_PREFIX
+
+logger = logging.getLogger(__name__)
+
+READINGS_FILTER = TOPIC_PREFIX + "+"
+# If nothing arrived for this long the broker has sent all it will before we
+# acknowledge (its in-flight window is full or the topic is quiet): flush now.
+IDLE_FLUSH_S = 0.005
+ENQUEUE_RETRY_S = 1.0
+
+
+@dataclass
+class _Pending:
+    mid: int
+    qos: int
+    item: dict
+
+
+class IngestBridge:
+    def __init__(
+        self,
+        *,
+        config: MqttConfig,
+        client_id: str,
+        share_group: str,
+        session_expiry_s: int,
+        batch_size: int,
+        max_delay_s: float,
+        enqueue: Callable[[list[dict]], None],
+    ) -> None:
+        self.config = config
+        self.share_group = share_group
+        self.session_expiry_s = session_expiry_s
+        self.batch_size = batch_size
+        self.max_delay_s = max_delay_s
+        self.enqueue = enqueue
+        self.pending: list[_Pending] = []
+        self.first_pending_at = 0.0
+        self.last_message_at = 0.0
+        self.connected = False
+        self.stopping = False
+        self.next_enqueue_attempt = 0.0
+        self.messages_received = 0
+        self.batches_queued = 0
+        self.client = new_client(config, client_id, persistent_session=True, manual_ack=True)
+        self.client.on_connect = self.on_connect
+        self.client.on_disconnect = self.on_disconnect
+        self.client.on_message = self.on_message
+        self.client.reconnect_delay_set(min_delay=1, max_delay=30)
+
+    @property
+    def subscription(self) -> str:
+        # Shared subscriptions are MQTT 5; several bridges then split the load.
+        if self.config.is_v5 and self.share_group:
+            return f"$share/{self.share_group}/{READINGS_FILTER}"
+        return READINGS_FILTER
+
+    def connect(self) -> None:
+        self.client.connect(
+            **connect_kwargs(
+                self.config, persistent_session=True, session_expiry_s=self.session_expiry_s
+            )
+        )
+
+    def on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            logger.error("bridge: broker refused the connection: %s", reason_code)
+            return
+        self.connected = True
+        # Subscribing again is harmless with a resumed session and needed with a new one.
+        client.subscribe(self.subscription, qos=1)
+        logger.info(
+            "bridge: connected to %s:%s, subscribed to %s",
+            self.config.host,
+            self.config.port,
+            self.subscription,
+        )
+
+    def on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self.connected = False
+        if self.pending:
+            # Their message ids belong to the old connection; the broker resends
+            # them all because none was acknowledged.
+            logger.warning(
+                "bridge: disconnected with %d unqueued messages; the broker will resend them",
+                len(self.pending),
+            )
+            self.pending.clear()
+        if not self.stopping:
+            logger.warning("bridge: disconnected (%s), reconnecting", reason_code)
+
+    def on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
+        now = time.time()
+        if not self.pending:
+            self.first_pending_at = now
+        self.last_message_at = now
+        self.messages_received += 1
+        self.pending.append(
+            _Pending(
+                message.mid, message.qos, encode_batch_message(message.payload, message.topic, now)
+            )
+        )
+
+    def flush_due(self, now: float) -> bool:
+        if not self.pending or now < self.next_enqueue_attempt:
+            return False
+        return (
+            len(self.pending) >= self.batch_size
+            or now - self.first_pending_at >= self.max_delay_s
+            or now - self.last_message_at >= IDLE_FLUSH_S
+        )
+
+    def flush(self) -> bool:
+        """Queue the pending batch as one task, then acknowledge its messages."""
+        if not self.pending:
+            return False
+        batch, self.pending = self.pending[: self.batch_size], self.pending[self.batch_size :]
+        try:
+            self.enqueue([entry.item for entry in batch])
+        except Exception:
+            # Broker for Celery unreachable: keep the batch unacknowledged and retry.
+            logger.exception("bridge: could not queue a batch of %d; retrying", len(batch))
+            self.pending = batch + self.pending
+            self.next_enqueue_attempt = time.time() + ENQUEUE_RETRY_S
+            return False
+        for entry in batch:
+            if entry.qos > 0:
+                self.client.ack(entry.mid, entry.qos)
+        self.batches_queued += 1
+        if self.pending:
+            self.first_pending_at = time.time()
+        return True
+
+    def run_once(self, timeout: float = IDLE_FLUSH_S) -> bool:
+        """One network round and, when due, one flush. False once stopping."""
+        result = self.client.loop(timeout=timeout)
+        if result != mqtt.MQTT_ERR_SUCCESS and not self.stopping:
+            self._reconnect()
+        while self.flush_due(time.time()):
+            if not self.flush():
+                break
+        return not self.stopping
+
+    def _reconnect(self) -> None:
+        try:
+            self.client.reconnect()
+        except OSError as error:
+            logger.warning("bridge: reconnect failed: %s", error)
+            time.sleep(1.0)
+
+    def run_forever(self) -> None:
+        self.connect()
+        while self.run_once():
+            pass
+        self.shutdown()
+
+    def stop(self) -> None:
+        self.stopping = True
+
+    def shutdown(self) -> None:
+        while self.pending and self.connected and self.flush():
+            pass
+        self.client.disconnect()

@@ -1,0 +1,348 @@
+"""The ingest path shared by the MQTT bridge's Celery task and the HTTP API.
+
+Stages, cheapest rejection first: size and JWS structure, device lookup,
+signature (the dominant cost, done outside any transaction so workers verify
+in parallel), payload schema and plausibility, then one short transaction that
+locks the batch's devices, sorts out duplicates, equivocation and ordering,
+and stores readings and rejections in bulk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from devices.models import Device, Reading, Rejection
+from devices.wire import (
+    ReadingPayload,
+    SignedMessage,
+    WireError,
+    decode_payload,
+    device_from_topic,
+    parse_compact,
+    verify_signature,
+)
+
+logger = logging.getLogger(__name__)
+
+REJECTION_RAW_CAP = 4096
+SOURCE_MQTT = "mqtt"
+SOURCE_HTTP = "http"
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    payload: bytes
+    received_at: datetime
+    source: str
+    topic: str = ""
+
+
+@dataclass
+class Outcome:
+    status: str  # accepted | duplicate | rejected
+    reason: str = ""
+    detail: str = ""
+    device_id: str = ""
+    seq: int | None = None
+    reading_id: int | None = None
+
+
+@dataclass
+class IngestReport:
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.status == "accepted")
+
+    @property
+    def rejected_by_reason(self) -> Counter:
+        return Counter(o.reason for o in self.outcomes if o.status != "accepted")
+
+
+@dataclass
+class _Candidate:
+    """A message that passed every check that needs no lock."""
+
+    index: int
+    message: IncomingMessage
+    signed: SignedMessage
+    reading: ReadingPayload
+
+    @property
+    def token(self) -> bytes:
+        """The JWS itself, without the whitespace a transport may add around it."""
+        return self.message.payload.strip()
+
+
+@lru_cache(maxsize=100_000)
+def _public_key(raw: bytes) -> Ed25519PublicKey:
+    # Parsing a key costs about as much as a verify; devices repeat, keys don't change.
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def readings_ingest(*, messages: list[IncomingMessage]) -> IngestReport:
+    """Verify, validate and store a batch of device messages; never raises on bad input.
+
+    Idempotent: the same batch processed twice stores each reading once and
+    reports the second copies as duplicates.
+    """
+    outcomes: list[Outcome | None] = [None] * len(messages)
+    signed_messages: list[tuple[int, SignedMessage]] = []
+    for index, message in enumerate(messages):
+        try:
+            signed_messages.append((index, parse_compact(message.payload)))
+        except WireError as error:
+            outcomes[index] = Outcome("rejected", error.reason, error.detail)
+
+    kids = {signed.kid for _, signed in signed_messages}
+    devices = {
+        row["id"]: row
+        for row in Device.objects.filter(pk__in=kids).values("id", "public_key", "status")
+    }
+    latest_allowed = timezone.now() + timedelta(seconds=settings.INGEST_MAX_FUTURE_SKEW_S)
+    candidates: list[_Candidate] = []
+    for index, signed in signed_messages:
+        try:
+            candidates.append(
+                _Candidate(
+                    index,
+                    messages[index],
+                    signed,
+                    _check_unlocked(messages[index], signed, devices, latest_allowed),
+                )
+            )
+        except WireError as error:
+            outcomes[index] = Outcome("rejected", error.reason, error.detail, device_id=signed.kid)
+
+    for attempt in (1, 2):
+        try:
+            stored = _store(candidates, messages, outcomes)
+            break
+        except IntegrityError:
+            # Another worker stored one of these readings between our check and
+            # our insert (possible only without row locks, e.g. SQLite in a
+            # non-immediate transaction); the second pass sees it as stored.
+            if attempt == 2:
+                raise
+    report = IngestReport(outcomes=stored)
+    if report.rejected_by_reason:
+        logger.info(
+            "ingest: %d accepted, rejected %s", report.accepted, dict(report.rejected_by_reason)
+        )
+    return report
+
+
+def _check_unlocked(
+    message: IncomingMessage, signed: SignedMessage, devices: dict, latest_allowed: datetime
+) -> ReadingPayload:
+    device = devices.get(signed.kid)
+    if device is None:
+        raise WireError("unknown_device", f"no device registered as {signed.kid}")
+    if device["status"] == Device.Status.REVOKED:
+        raise WireError("revoked_device", f"device {signed.kid} is revoked")
+    verify_signature(signed, _public_key(bytes(device["public_key"])))
+    reading = decode_payload(signed.payload)
+    if reading.device != signed.kid:
+        raise WireError(
+            "device_mismatch", f"payload device {reading.device} is not kid {signed.kid}"
+        )
+    if message.topic and device_from_topic(message.topic) != signed.kid:
+        raise WireError("device_mismatch", f"topic {message.topic} is not {signed.kid}'s topic")
+    if reading.ts > latest_allowed:
+        raise WireError(
+            "future_timestamp",
+            f"ts {reading.ts.isoformat()} is more than "
+            f"{settings.INGEST_MAX_FUTURE_SKEW_S:.0f} s ahead of the platform clock",
+        )
+    return reading
+
+
+def _store(
+    candidates: list[_Candidate],
+    messages: list[IncomingMessage],
+    early_outcomes: list[Outcome | None],
+) -> list[Outcome]:
+    outcomes = list(early_outcomes)
+    with transaction.atomic():
+        device_ids = sorted({c.signed.kid for c in candidates})
+        # Row locks in id order: concurrent batches touching the same devices
+        # queue up instead of deadlocking, and a revocation committed before
+        # we lock is seen here.
+        locked = {
+            device.id: device
+            for device in Device.objects.select_for_update()
+            .filter(pk__in=device_ids)
+            .order_by("pk")
+        }
+        existing = _existing_readings(candidates)
+        new_readings: list[Reading] = []
+        accepted_candidates: list[_Candidate] = []
+        conflicts: dict[int, int] = {}
+        candidates_by_device: dict[str, list[_Candidate]] = {}
+        for candidate in sorted(candidates, key=lambda c: (c.signed.kid, c.reading.seq)):
+            candidates_by_device.setdefault(candidate.signed.kid, []).append(candidate)
+
+        for device_id, device_candidates in candidates_by_device.items():
+            device = locked[device_id]
+            in_batch: dict[int, bytes] = {}
+            for candidate in device_candidates:
+                outcome = _classify(candidate, device, existing, in_batch, conflicts)
+                if outcome is not None:
+                    outcomes[candidate.index] = outcome
+                    continue
+                in_batch[candidate.reading.seq] = candidate.token
+                accepted_candidates.append(candidate)
+                new_readings.append(_reading_row(candidate))
+                _advance_device(device, candidate)
+
+        # PostgreSQL and SQLite >= 3.35 return the new primary keys.
+        Reading.objects.bulk_create(new_readings, batch_size=1000)
+        for candidate, row in zip(accepted_candidates, new_readings, strict=True):
+            outcomes[candidate.index] = Outcome(
+                "accepted", device_id=row.device_id, seq=row.seq, reading_id=row.pk
+            )
+        touched = [locked[device_id] for device_id in candidates_by_device]
+        Device.objects.bulk_update(touched, ["last_seq", "last_reading_ts", "last_seen"])
+        Rejection.objects.bulk_create(
+            [
+                _rejection_row(messages[index], outcome, conflicts.get(index))
+                for index, outcome in enumerate(outcomes)
+                if outcome is not None and outcome.status != "accepted"
+            ],
+            batch_size=1000,
+        )
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _existing_readings(candidates: list[_Candidate]) -> dict[tuple[str, int], tuple[int, bytes]]:
+    if not candidates:
+        return {}
+    wanted = {(c.signed.kid, c.reading.seq) for c in candidates}
+    rows = Reading.objects.filter(
+        device_id__in={kid for kid, _ in wanted}, seq__in={seq for _, seq in wanted}
+    ).values_list("device_id", "seq", "id", "jws")
+    return {(d, s): (pk, bytes(jws)) for d, s, pk, jws in rows if (d, s) in wanted}
+
+
+def _classify(
+    candidate: _Candidate,
+    device: Device,
+    existing: dict[tuple[str, int], tuple[int, bytes]],
+    in_batch: dict[int, bytes],
+    conflicts: dict[int, int],
+) -> Outcome | None:
+    """None when the candidate is to be stored, else why it is not."""
+    kid, seq = candidate.signed.kid, candidate.reading.seq
+    if device.status == Device.Status.REVOKED:
+        return Outcome("rejected", "revoked_device", f"device {kid} is revoked", kid, seq)
+    stored = existing.get((kid, seq))
+    earlier_bytes = stored[1] if stored else in_batch.get(seq)
+    if earlier_bytes is not None:
+        if earlier_bytes == candidate.token:
+            return Outcome("duplicate", "duplicate", f"{kid}#{seq} already stored", kid, seq)
+        if stored:
+            conflicts[candidate.index] = stored[0]
+        return Outcome(
+            "rejected",
+            "equivocation",
+            f"{kid}#{seq} already stored with other bytes: the device signed two readings "
+            "for one seq",
+            kid,
+            seq,
+        )
+    problem = _ordering_problem(candidate, device)
+    if problem:
+        return Outcome("rejected", "seq_not_increasing", problem, kid, seq)
+    return None
+
+
+def _ordering_problem(candidate: _Candidate, device: Device) -> str:
+    """Seq must increase with ts: a reading fits between its stored neighbours.
+
+    Readings delivered late (store-and-forward, parallel workers) are accepted
+    as long as their ts lies between the readings before and after them.
+    """
+    seq, ts = candidate.reading.seq, candidate.reading.ts
+    if device.last_seq is None or seq > device.last_seq:
+        if device.last_reading_ts is not None and ts < device.last_reading_ts:
+            return (
+                f"seq {seq} follows seq {device.last_seq} but its ts {ts.isoformat()} is "
+                f"earlier than {device.last_reading_ts.isoformat()}"
+            )
+        return ""
+    before = (
+        Reading.objects.filter(device_id=device.pk, seq__lt=seq)
+        .order_by("-seq")
+        .values_list("seq", "ts")
+        .first()
+    )
+    after = (
+        Reading.objects.filter(device_id=device.pk, seq__gt=seq)
+        .order_by("seq")
+        .values_list("seq", "ts")
+        .first()
+    )
+    if before and ts < before[1]:
+        return f"seq {seq} is after seq {before[0]} but its ts is earlier"
+    if after and ts > after[1]:
+        return f"seq {seq} is before seq {after[0]} but its ts is later"
+    return ""
+
+
+def _advance_device(device: Device, candidate: _Candidate) -> None:
+    reading = candidate.reading
+    if device.last_seq is None or reading.seq > device.last_seq:
+        device.last_seq = reading.seq
+        device.last_reading_ts = reading.ts
+    if device.last_seen is None or candidate.message.received_at > device.last_seen:
+        device.last_seen = candidate.message.received_at
+
+
+def _reading_row(candidate: _Candidate) -> Reading:
+    reading = candidate.reading
+    return Reading(
+        device_id=candidate.signed.kid,
+        seq=reading.seq,
+        ts=reading.ts,
+        received_at=candidate.message.received_at,
+        temp_c=reading.temp_c,
+        ambient_c=reading.ambient_c,
+        humidity_pct=reading.humidity_pct,
+        door_open=reading.door_open,
+        lat=reading.lat,
+        lon=reading.lon,
+        reefer_on=reading.reefer_on,
+        setpoint_c=reading.setpoint_c,
+        battery_pct=reading.battery_pct,
+        jws=candidate.token,
+    )
+
+
+def _rejection_row(
+    message: IncomingMessage, outcome: Outcome, conflict_id: int | None
+) -> Rejection:
+    return Rejection(
+        reason=outcome.reason,
+        detail=outcome.detail[:300],
+        received_at=message.received_at,
+        source=message.source,
+        topic=message.topic[:200],
+        device_id=outcome.device_id[:64],
+        seq=outcome.seq,
+        raw=message.payload[:REJECTION_RAW_CAP],
+        raw_size=len(message.payload),
+        raw_sha256=hashlib.sha256(message.payload).hexdigest(),
+        security_event=outcome.reason in Rejection.SECURITY_REASONS,
+        conflicting_reading_id=conflict_id,
+    )

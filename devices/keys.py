@@ -1,0 +1,88 @@
+"""Ed25519 device keys: generation, files, fingerprints. Pure, no Django."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import orjson
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from devices.wire import b64url_decode, b64url_encode
+
+
+class KeyFormatError(ValueError):
+    """A key file that is neither an Ed25519 PEM nor an Ed25519 OKP JWK."""
+
+
+def generate_private_key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
+
+
+def raw_public_key(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
+    public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
+    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def fingerprint(raw_public: bytes) -> str:
+    """SHA-256 of the raw 32-byte key, hex: what operators compare by eye."""
+    return hashlib.sha256(raw_public).hexdigest()
+
+
+def write_private_key(path: Path, key: Ed25519PrivateKey) -> None:
+    """Write a PKCS#8 PEM readable by its owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(pem)
+
+
+def load_private_key(path: Path) -> Ed25519PrivateKey:
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise KeyFormatError(f"{path} is not an Ed25519 private key")
+    return key
+
+
+def public_key_pem(raw_public: bytes) -> str:
+    key = Ed25519PublicKey.from_public_bytes(raw_public)
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode("ascii")
+
+
+def public_key_jwk(raw_public: bytes, kid: str) -> dict:
+    return {"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(raw_public), "kid": kid}
+
+
+def parse_public_key(data: bytes) -> bytes:
+    """Raw 32-byte Ed25519 public key from a PEM (SubjectPublicKeyInfo) or an OKP JWK."""
+    text = data.strip()
+    if text.startswith(b"-----BEGIN"):
+        try:
+            key = serialization.load_pem_public_key(text)
+        except ValueError as error:
+            raise KeyFormatError(f"unreadable PEM: {error}") from None
+        if not isinstance(key, Ed25519PublicKey):
+            raise KeyFormatError("PEM holds a key that is not Ed25519")
+        return raw_public_key(key)
+    try:
+        jwk = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise KeyFormatError("neither a PEM public key nor a JWK") from None
+    if not isinstance(jwk, dict) or jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
+        raise KeyFormatError('JWK must have "kty": "OKP" and "crv": "Ed25519"')
+    if "d" in jwk:
+        raise KeyFormatError("JWK holds a private key; register the public part only")
+    try:
+        raw = b64url_decode(str(jwk.get("x", "")).encode("ascii"))
+    except (ValueError, UnicodeEncodeError):
+        raise KeyFormatError('JWK "x" is not base64url') from None
+    if len(raw) != 32:
+        raise KeyFormatError(f'JWK "x" is {len(raw)} bytes, want 32')
+    return raw

@@ -1,0 +1,39 @@
+import asyncio
+import signal
+
+from amqtt.broker import Broker
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the embedded MQTT 3.1.1 broker (amqtt) for the demo on a machine without "
+        "Mosquitto. Production uses Mosquitto (docker/mosquitto.conf)."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--port", type=int, default=settings.EMBEDDED_MQTT_PORT)
+        parser.add_argument("--bind", default="127.0.0.1")
+
+    def handle(self, *args, **options) -> None:
+        config = {
+            "listeners": {
+                "default": {"type": "tcp", "bind": f"{options['bind']}:{options['port']}"}
+            },
+            "plugins": {
+                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}
+            },
+        }
+        asyncio.run(self._serve(config))
+
+    async def _serve(self, config: dict) -> None:
+        broker = Broker(config)
+        await broker.start()
+        self.stdout.write(f"embedded MQTT broker on {config['listeners']['default']['bind']}")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+        await broker.shutdown()

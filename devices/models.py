@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from django.db import models
+
+from devices.keys import fingerprint
+
+
+class Device(models.Model):
+    class Kind(models.TextChoices):
+        REEFER_CONTROLLER = "reefer_controller", "Reefer controller probe"
+        INDEPENDENT_LOGGER = "independent_logger", "Independent data logger"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        REVOKED = "revoked", "Revoked"
+
+    id = models.CharField(primary_key=True, max_length=64)
+    public_key = models.BinaryField(max_length=32, help_text="Raw 32-byte Ed25519 public key")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    vehicle = models.CharField(max_length=64, db_index=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    last_seq = models.BigIntegerField(null=True, blank=True, help_text="Highest accepted seq")
+    last_reading_ts = models.DateTimeField(null=True, blank=True, help_text="ts at last_seq")
+    last_seen = models.DateTimeField(null=True, blank=True)
+    registered_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revocation_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["vehicle", "id"]
+
+    def __str__(self) -> str:
+        return self.id
+
+    @property
+    def key_fingerprint(self) -> str:
+        return fingerprint(bytes(self.public_key))
+
+
+class Reading(models.Model):
+    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="readings")
+    seq = models.BigIntegerField()
+    ts = models.DateTimeField(help_text="Device clock, as signed")
+    received_at = models.DateTimeField(help_text="When the platform first received it")
+    stored_at = models.DateTimeField(auto_now_add=True)
+    temp_c = models.FloatField()
+    ambient_c = models.FloatField(null=True, blank=True)
+    humidity_pct = models.FloatField(null=True, blank=True)
+    door_open = models.BooleanField(null=True, blank=True)
+    lat = models.FloatField(null=True, blank=True)
+    lon = models.FloatField(null=True, blank=True)
+    reefer_on = models.BooleanField(null=True, blank=True)
+    setpoint_c = models.FloatField(null=True, blank=True)
+    battery_pct = models.FloatField(null=True, blank=True)
+    jws = models.BinaryField(help_text="The exact compact JWS bytes the device signed")
+
+    class Meta:
+        ordering = ["device", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["device", "seq"], name="reading_unique_device_seq")
+        ]
+        indexes = [models.Index(fields=["device", "ts"])]
+
+    def __str__(self) -> str:
+        return f"{self.device_id}#{self.seq}"
+
+
+class Rejection(models.Model):
+    """A message the platform did not store as a reading, kept as evidence."""
+
+    class Reason(models.TextChoices):
+        OVERSIZED = "oversized", "Larger than the message limit"
+        MALFORMED_JWS = "malformed_jws", "Not a compact JWS"
+        WRONG_ALG = "wrong_alg", "Algorithm other than EdDSA"
+        UNKNOWN_DEVICE = "unknown_device", "No device registered under kid"
+        REVOKED_DEVICE = "revoked_device", "Device revoked"
+        BAD_SIGNATURE = "bad_signature", "Signature does not verify"
+        MALFORMED_JSON = "malformed_json", "Payload is not a JSON object"
+        SCHEMA_VIOLATION = "schema_violation", "Payload violates the v1 schema"
+        IMPLAUSIBLE = "implausible", "Physically implausible value"
+        DEVICE_MISMATCH = "device_mismatch", "Topic, kid and payload name other devices"
+        FUTURE_TIMESTAMP = "future_timestamp", "Timestamp too far in the future"
+        SEQ_NOT_INCREASING = "seq_not_increasing", "seq does not increase with ts"
+        DUPLICATE = "duplicate", "Exact duplicate of a stored reading"
+        EQUIVOCATION = "equivocation", "Same device and seq, other bytes"
+
+    SECURITY_REASONS = frozenset(
+        {Reason.BAD_SIGNATURE, Reason.REVOKED_DEVICE, Reason.EQUIVOCATION, Reason.DEVICE_MISMATCH}
+    )
+
+    reason = models.CharField(max_length=32, choices=Reason.choices, db_index=True)
+    detail = models.CharField(max_length=300)
+    received_at = models.DateTimeField(db_index=True)
+    source = models.CharField(max_length=8, help_text="mqtt or http")
+    topic = models.CharField(max_length=200, blank=True)
+    device_id = models.CharField(max_length=64, blank=True, db_index=True, help_text="As claimed")
+    seq = models.BigIntegerField(null=True, blank=True)
+    raw = models.BinaryField(help_text="The message, truncated to the storage cap")
+    raw_size = models.PositiveIntegerField()
+    raw_sha256 = models.CharField(max_length=64)
+    security_event = models.BooleanField(default=False, db_index=True)
+    conflicting_reading = models.ForeignKey(
+        Reading, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.reason} {self.device_id or '?'}"

@@ -1,0 +1,15 @@
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from frontend.selectors import fleet_overview
+
+
+@login_required
+def fleet_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "frontend/fleet.html", {"trucks": fleet_overview()})
+
+
+@login_required
+def fleet_live(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"trucks": fleet_overview()})

@@ -1,0 +1,55 @@
+"""Factories: devices with real key pairs, and signed readings."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from devices.keys import raw_public_key
+from devices.models import Device
+from devices.wire import format_timestamp, sign_compact, sign_reading
+
+_numbers = itertools.count(1)
+
+
+@dataclass
+class DeviceWithKey:
+    device: Device
+    private_key: Ed25519PrivateKey
+
+    @property
+    def id(self) -> str:
+        return self.device.id
+
+    def reading(self, seq: int, *, ts: datetime | None = None, **channels) -> dict:
+        moment = ts or datetime(2026, 1, 5, tzinfo=UTC) + timedelta(seconds=60 * seq)
+        return {
+            "v": 1,
+            "device": self.id,
+            "seq": seq,
+            "ts": format_timestamp(moment),
+            "temp_c": 4.5,
+            **channels,
+        }
+
+    def signed(self, seq: int, **kwargs) -> bytes:
+        return sign_reading(self.private_key, self.reading(seq, **kwargs))
+
+    def signed_payload(self, payload: bytes) -> bytes:
+        return sign_compact(self.private_key, self.id, payload)
+
+
+def make_device(
+    *, device_id: str | None = None, vehicle: str = "truck-001", kind: str = "independent_logger"
+) -> DeviceWithKey:
+    private_key = Ed25519PrivateKey.generate()
+    device = Device.objects.create(
+        id=device_id or f"dev-{next(_numbers):05d}",
+        public_key=raw_public_key(private_key),
+        kind=kind,
+        vehicle=vehicle,
+    )
+    return DeviceWithKey(device, private_key)
