@@ -30,6 +30,8 @@ class IngestError(ValueError):
 
 def split_body(body: bytes, content_type: str) -> list[bytes]:
     """One JWS (application/jose), several one per line (text/plain), or a JSON list."""
+    if not body.strip():
+        raise IngestError("empty body")
     if content_type.startswith("application/json"):
         try:
             document = orjson.loads(body)
@@ -63,7 +65,8 @@ class IngestApi(APIView):
 
     def post(self, request) -> Response:
         try:
-            tokens = split_body(request.data, request.content_type or "")
+            body = request.data if isinstance(request.data, bytes) else b""
+            tokens = split_body(body, request.content_type or "")
         except IngestError as error:
             return Response(
                 {"error": "bad_request", "detail": str(error)}, status.HTTP_400_BAD_REQUEST

@@ -113,10 +113,13 @@ class IngestBridge:
             self.first_pending_at = now
         self.last_message_at = now
         self.messages_received += 1
+        try:
+            topic = message.topic
+        except UnicodeDecodeError:
+            # Kept as its repr: the ingest path rejects it as a device mismatch.
+            topic = repr(message._topic)
         self.pending.append(
-            _Pending(
-                message.mid, message.qos, encode_batch_message(message.payload, message.topic, now)
-            )
+            _Pending(message.mid, message.qos, encode_batch_message(message.payload, topic, now))
         )
 
     def flush_due(self, now: float) -> bool:

@@ -329,15 +329,20 @@ def _reading_row(candidate: _Candidate) -> Reading:
     )
 
 
+def _storable_text(text: str, limit: int) -> str:
+    """Text fields cannot hold NUL (PostgreSQL); an attacker's topic or key may."""
+    return text.replace("\x00", "\\x00")[:limit]
+
+
 def _rejection_row(
     message: IncomingMessage, outcome: Outcome, conflict_id: int | None
 ) -> Rejection:
     return Rejection(
         reason=outcome.reason,
-        detail=outcome.detail[:300],
+        detail=_storable_text(outcome.detail, 300),
         received_at=message.received_at,
         source=message.source,
-        topic=message.topic[:200],
+        topic=_storable_text(message.topic, 200),
         device_id=outcome.device_id[:64],
         seq=outcome.seq,
         raw=message.payload[:REJECTION_RAW_CAP],
