@@ -139,8 +139,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # Redis hands an unacknowledged message to another worker only after the
     # visibility timeout; it must exceed the longest task or work runs twice.
+    # The sweep that hands such messages back runs every restore interval;
+    # kombu's default throttle makes it every 10th sweep (100 s), so it is
+    # set to 1 and the interval alone decides.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 600),
+        "unacked_restore_interval": env_int("CELERY_RESTORE_INTERVAL_S", 10),
+        "unacked_restore_throttle": 1,
     }
 CELERY_TASK_ACKS_LATE = True
 # Without this Celery acknowledges the message of a worker killed mid-task
