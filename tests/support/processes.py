@@ -78,25 +78,15 @@ class PlatformEnv:
         return process
 
     def worker(self, concurrency: int = 2) -> subprocess.Popen:
-        return self.start(
-            "worker",
-            [
-                str(BIN / "celery"),
-                "-A",
-                "coldchain",
-                "worker",
-                "-Q",
-                self.name,
-                "-c",
-                str(concurrency),
-                "-l",
-                "info",
-                "-n",
-                f"{self.name}-{uuid.uuid4().hex[:4]}@%h",
-            ],
-        )
+        """A Celery worker on this test's queue, returned once it consumes."""
+        argv = [
+            str(BIN / "celery"), "-A", "coldchain", "worker", "-Q", self.name,
+            "-c", str(concurrency), "-l", "info", "-n", f"{self.name}-{uuid.uuid4().hex[:4]}@%h",
+        ]  # fmt: skip
+        return self._start_and_wait("worker", argv, ready_marker=" ready.")
 
     def bridge(self, client_id: str | None = None, **options: str) -> subprocess.Popen:
+        """An MQTT bridge, returned once it has subscribed (earlier messages would be lost)."""
         argv = [
             sys.executable,
             "manage.py",
@@ -106,7 +96,14 @@ class PlatformEnv:
         ]
         for option, value in options.items():
             argv += [f"--{option.replace('_', '-')}", value]
-        return self.start("bridge", argv)
+        return self._start_and_wait("bridge", argv, ready_marker="subscribed to")
+
+    def _start_and_wait(self, name: str, argv: list[str], ready_marker: str) -> subprocess.Popen:
+        seen_before = self.log(name).count(ready_marker)
+        process = self.start(name, argv)
+        if not wait_until(lambda: self.log(name).count(ready_marker) > seen_before, timeout=30):
+            raise RuntimeError(f"{name} did not start:\n{self.log(name)}")
+        return process
 
     def manage(self, name: str, *args: str) -> subprocess.Popen:
         return self.start(name, [sys.executable, "manage.py", *args])
