@@ -82,6 +82,13 @@ def demo_processes(
                 str(interval_s),
                 "--speedup",
                 str(speedup),
+                # Start in the past and catch up: fast at first, then live,
+                # never ahead of the platform clock.
+                "--start",
+                "now-6h",
+                "--catch-up",
+                "--fault-rate",
+                "2",
             ],
         ),
     ]

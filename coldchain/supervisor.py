@@ -29,9 +29,10 @@ class Supervisor:
         self.processes: dict[str, subprocess.Popen] = {}
         self.selector = selectors.DefaultSelector()
         self.stopping = False
+        width = max(len(spec.name) for spec in specs)
+        self.labels = {spec.name: spec.name.ljust(width) for spec in specs}
 
     def start(self) -> None:
-        width = max(len(spec.name) for spec in self.specs)
         for spec in self.specs:
             process = subprocess.Popen(
                 spec.argv,
@@ -43,10 +44,10 @@ class Supervisor:
                 start_new_session=True,
             )
             os.set_blocking(process.stdout.fileno(), False)
-            self.selector.register(process.stdout, selectors.EVENT_READ, spec.name.ljust(width))
+            self.selector.register(process.stdout, selectors.EVENT_READ, self.labels[spec.name])
             self.processes[spec.name] = process
             self._write(
-                spec.name.ljust(width), f"started (pid {process.pid}): {' '.join(spec.argv)}"
+                self.labels[spec.name], f"started (pid {process.pid}): {' '.join(spec.argv)}"
             )
             if spec.settle_s:
                 self.pump(spec.settle_s)
@@ -82,7 +83,9 @@ class Supervisor:
                 ended = self.exited()
                 if ended:
                     for name, code in ended:
-                        self._write(name, f"exited with status {code}; stopping everything")
+                        self._write(
+                            self.labels[name], f"exited with status {code}; stopping everything"
+                        )
                     self.stop()
                     return 1
             self.stop()
@@ -108,5 +111,5 @@ class Supervisor:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-            self._write(spec.name, f"stopped (status {process.returncode})")
+            self._write(self.labels[spec.name], f"stopped (status {process.returncode})")
         self.pump(0.2)

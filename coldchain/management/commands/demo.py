@@ -16,11 +16,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--interval",
             type=float,
-            default=30.0,
+            default=10.0,
             help="Simulated seconds between readings of a device",
         )
         parser.add_argument(
-            "--speedup", type=float, default=15.0, help="Simulated seconds per wall-clock second"
+            "--speedup", type=float, default=60.0, help="Simulated seconds per wall-clock second"
         )
 
     def handle(self, *args, **options) -> None:

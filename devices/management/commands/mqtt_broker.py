@@ -1,4 +1,5 @@
 import asyncio
+import logging
 import signal
 
 from amqtt.broker import Broker
@@ -17,6 +18,8 @@ class Command(BaseCommand):
         parser.add_argument("--bind", default="127.0.0.1")
 
     def handle(self, *args, **options) -> None:
+        # amqtt logs every state transition of its broker at INFO.
+        logging.getLogger("transitions").setLevel(logging.WARNING)
         config = {
             "listeners": {
                 "default": {"type": "tcp", "bind": f"{options['bind']}:{options['port']}"}
