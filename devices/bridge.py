@@ -25,6 +25,7 @@ READINGS_FILTER = TOPIC_PREFIX + "+"
 # acknowledge (its in-flight window is full or the topic is quiet): flush now.
 IDLE_FLUSH_S = 0.005
 ENQUEUE_RETRY_S = 1.0
+RECONNECT_MAX_S = 30.0
 
 
 @dataclass
@@ -58,13 +59,13 @@ class IngestBridge:
         self.connected = False
         self.stopping = False
         self.next_enqueue_attempt = 0.0
+        self.reconnect_delay = 1.0
         self.messages_received = 0
         self.batches_queued = 0
         self.client = new_client(config, client_id, persistent_session=True, manual_ack=True)
         self.client.on_connect = self.on_connect
         self.client.on_disconnect = self.on_disconnect
         self.client.on_message = self.on_message
-        self.client.reconnect_delay_set(min_delay=1, max_delay=30)
 
     @property
     def subscription(self) -> str:
@@ -85,6 +86,7 @@ class IngestBridge:
             logger.error("bridge: broker refused the connection: %s", reason_code)
             return
         self.connected = True
+        self.reconnect_delay = 1.0
         # Subscribing again is harmless with a resumed session and needed with a new one.
         client.subscribe(self.subscription, qos=1)
         logger.info(
@@ -163,11 +165,18 @@ class IngestBridge:
         return not self.stopping
 
     def _reconnect(self) -> None:
+        # Backs off while the broker is down or refuses us (bad credentials),
+        # instead of hammering it in a tight loop.
+        deadline = time.monotonic() + self.reconnect_delay
+        while not self.stopping and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.reconnect_delay = min(self.reconnect_delay * 2, RECONNECT_MAX_S)
+        if self.stopping:
+            return
         try:
             self.client.reconnect()
         except OSError as error:
             logger.warning("bridge: reconnect failed: %s", error)
-            time.sleep(1.0)
 
     def run_forever(self) -> None:
         self.connect()

@@ -24,8 +24,11 @@ class Command(BaseCommand):
             "listeners": {
                 "default": {"type": "tcp", "bind": f"{options['bind']}:{options['port']}"}
             },
+            # amqtt keeps QoS 1 messages for an offline persistent session only
+            # if the client is not anonymous, so clients must name a user;
+            # any name is accepted: this broker is for the demo on loopback.
             "plugins": {
-                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}
+                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": False}
             },
         }
         asyncio.run(self._serve(config))
