@@ -45,3 +45,19 @@ def test_live_snapshot_reports_latest_reading_and_rejections(signed_in):
     assert (device["latest"]["seq"], device["latest"]["temp_c"]) == (1, 3.5)
     assert device["latest"]["door_open"] is True
     assert device["rejections"] == 1
+
+
+def test_admin_lists_devices_readings_and_rejections(admin_client):
+    logger = make_device()
+    store(logger.signed(1), b"junk")
+    for url in ("/admin/devices/device/", "/admin/devices/reading/", "/admin/devices/rejection/"):
+        assert admin_client.get(url).status_code == 200
+
+
+def test_admin_revoke_action_revokes_through_the_service(admin_client):
+    logger = make_device()
+    admin_client.post(
+        "/admin/devices/device/", {"action": "revoke", "_selected_action": [logger.id]}
+    )
+    logger.device.refresh_from_db()
+    assert logger.device.status == "revoked"

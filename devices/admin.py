@@ -1,0 +1,72 @@
+from django.contrib import admin, messages
+
+from devices.models import Device, Reading, Rejection
+from devices.services import device_revoke
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Evidence: visible to staff, changed by nobody."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Device)
+class DeviceAdmin(admin.ModelAdmin):
+    list_display = ("id", "vehicle", "kind", "status", "last_seq", "last_seen", "key_fingerprint")
+    list_filter = ("status", "kind")
+    search_fields = ("id", "vehicle")
+    readonly_fields = (
+        "public_key",
+        "key_fingerprint",
+        "last_seq",
+        "last_reading_ts",
+        "last_seen",
+        "registered_at",
+        "revoked_at",
+        "revocation_reason",
+        "status",
+    )
+    actions = ["revoke"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        # Keys are registered with provision_device/register_device, which validate them.
+        return False
+
+    @admin.action(description="Revoke selected devices")
+    def revoke(self, request, queryset) -> None:
+        for device in queryset:
+            device_revoke(device_id=device.id, reason=f"revoked in admin by {request.user}")
+        self.message_user(request, f"Revoked {queryset.count()} device(s).", messages.SUCCESS)
+
+
+@admin.register(Reading)
+class ReadingAdmin(ReadOnlyAdmin):
+    list_display = ("device", "seq", "ts", "temp_c", "door_open", "reefer_on", "received_at")
+    list_filter = ("device__vehicle",)
+    search_fields = ("device__id",)
+    date_hierarchy = "ts"
+    list_select_related = ("device",)
+    show_full_result_count = False
+
+
+@admin.register(Rejection)
+class RejectionAdmin(ReadOnlyAdmin):
+    list_display = (
+        "received_at",
+        "reason",
+        "device_id",
+        "seq",
+        "source",
+        "security_event",
+        "detail",
+    )
+    list_filter = ("reason", "security_event", "source")
+    search_fields = ("device_id", "raw_sha256")
+    date_hierarchy = "received_at"
