@@ -135,6 +135,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_QUEUE_DIR),
         "data_folder_out": str(CELERY_QUEUE_DIR),
+        # Broadcast (pidbox) state; kombu's default is ./control in the cwd.
+        "control_folder": str(VAR_DIR / "celery-control"),
     }
 else:
     # Redis hands an unacknowledged message to another worker only after the
