@@ -166,7 +166,9 @@ MQTT_URL = env_str("MQTT_URL", f"mqtt://127.0.0.1:{EMBEDDED_MQTT_PORT}")
 # The embedded broker speaks MQTT 3.1.1 only; Mosquitto and EMQX speak 5.
 MQTT_PROTOCOL = env_str("MQTT_PROTOCOL", "5" if env_str("MQTT_URL") else "3.1.1")
 MQTT_CLIENT_ID = env_str("MQTT_CLIENT_ID", "coldchain-bridge-1")
-MQTT_SHARE_GROUP = env_str("MQTT_SHARE_GROUP", "coldchain-ingest")
+# "none": a plain persistent subscription, for a single bridge (see docs/operations.md).
+_share_group = env_str("MQTT_SHARE_GROUP", "coldchain-ingest")
+MQTT_SHARE_GROUP = "" if _share_group == "none" else _share_group
 MQTT_SESSION_EXPIRY_S = env_int("MQTT_SESSION_EXPIRY_S", 7 * 24 * 3600)
 
 # --- Ingest -----------------------------------------------------------------
