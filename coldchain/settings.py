@@ -162,7 +162,8 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")
 
 # --- MQTT -------------------------------------------------------------------
 EMBEDDED_MQTT_PORT = env_int("EMBEDDED_MQTT_PORT", 18830)
-MQTT_URL = env_str("MQTT_URL", f"mqtt://127.0.0.1:{EMBEDDED_MQTT_PORT}")
+# The embedded broker keeps messages for offline sessions of named clients only.
+MQTT_URL = env_str("MQTT_URL", f"mqtt://coldchain@127.0.0.1:{EMBEDDED_MQTT_PORT}")
 # The embedded broker speaks MQTT 3.1.1 only; Mosquitto and EMQX speak 5.
 MQTT_PROTOCOL = env_str("MQTT_PROTOCOL", "5" if env_str("MQTT_URL") else "3.1.1")
 MQTT_CLIENT_ID = env_str("MQTT_CLIENT_ID", "coldchain-bridge-1")
