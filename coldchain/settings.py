@@ -179,7 +179,8 @@ INGEST_MAX_FUTURE_SKEW_S = env_float("INGEST_MAX_FUTURE_SKEW_S", 300.0)
 DEVICE_KEY_DIR = Path(env_str("DEVICE_KEY_DIR", str(VAR_DIR / "device-keys")))
 
 # --- Ledger -----------------------------------------------------------------
-LEDGER_SIGNING_KEY_FILE = Path(env_str("LEDGER_SIGNING_KEY_FILE", str(VAR_DIR / "ledger-key.pem")))
+# A file holding the log's C2SP signer key string (PRIVATE+KEY+...); made on first use.
+LEDGER_SIGNING_KEY_PATH = Path(env_str("LEDGER_SIGNING_KEY_PATH", str(VAR_DIR / "ledger-signing.key")))
 
 LOGGING = {
     "version": 1,
@@ -189,3 +190,14 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 LOGIN_URL = "/admin/login/"
+LEDGER_SIGNING_KEY = env_str("LEDGER_SIGNING_KEY")  # C2SP signer key string; else the file
+LEDGER_ORIGIN = env_str("LEDGER_ORIGIN", "coldchain.localhost/log")
+LEDGER_SEAL_INTERVAL_S = env_float("LEDGER_SEAL_INTERVAL_S", 1.0)
+LEDGER_SEAL_BACKLOG = env_int("LEDGER_SEAL_BACKLOG", 5000)
+LEDGER_SEAL_BATCH = env_int("LEDGER_SEAL_BATCH", 50_000)
+
+CELERY_BEAT_SCHEDULE = {
+    # Seal pending ledger entries into the tree and sign a checkpoint; the
+    # ingest task also asks for a seal when its backlog passes LEDGER_SEAL_BACKLOG.
+    "ledger-seal": {"task": "ledger.seal", "schedule": LEDGER_SEAL_INTERVAL_S},
+}

@@ -31,10 +31,12 @@ from devices.wire import (
     parse_compact,
     verify_signature,
 )
+from ledger.services import entries_append
 
 logger = logging.getLogger(__name__)
 
 REJECTION_RAW_CAP = 4096
+READING_ENTRY_KIND = "reading"
 SOURCE_MQTT = "mqtt"
 SOURCE_HTTP = "http"
 
@@ -206,6 +208,10 @@ def _store(
                 new_readings.append(_reading_row(candidate))
                 _advance_device(device, candidate)
 
+        # The reading and its ledger entry commit together or not at all.
+        entries = entries_append(items=[(row.jws, READING_ENTRY_KIND) for row in new_readings])
+        for row, entry in zip(new_readings, entries, strict=True):
+            row.ledger_entry = entry
         # PostgreSQL and SQLite >= 3.35 return the new primary keys.
         Reading.objects.bulk_create(new_readings, batch_size=1000)
         for candidate, row in zip(accepted_candidates, new_readings, strict=True):

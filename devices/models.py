@@ -53,6 +53,9 @@ class Reading(models.Model):
     setpoint_c = models.FloatField(null=True, blank=True)
     battery_pct = models.FloatField(null=True, blank=True)
     jws = models.BinaryField(help_text="The exact compact JWS bytes the device signed")
+    ledger_entry = models.OneToOneField(
+        "ledger.Entry", null=True, blank=True, on_delete=models.PROTECT, related_name="reading"
+    )
 
     class Meta:
         ordering = ["device", "seq"]

@@ -1,0 +1,44 @@
+"""The log's own Ed25519 key: signs checkpoints and platform entries."""
+
+from __future__ import annotations
+
+import logging
+import os
+from functools import lru_cache
+
+from django.conf import settings
+
+from ledger.note import Ed25519Signer, generate_key, new_signer
+
+logger = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=1)
+def log_signer() -> Ed25519Signer:
+    """From LEDGER_SIGNING_KEY, else the key file, created on first use.
+
+    The key's name is the log's origin, as C2SP tlog-checkpoint recommends.
+    """
+    skey = settings.LEDGER_SIGNING_KEY
+    if not skey:
+        path = settings.LEDGER_SIGNING_KEY_PATH
+        if not path.exists():
+            skey, _ = generate_key(settings.LEDGER_ORIGIN)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(skey + "\n")
+            logger.warning("ledger: created a new log signing key in %s", path)
+        skey = path.read_text().strip()
+    signer = new_signer(skey)
+    if signer.name != settings.LEDGER_ORIGIN:
+        raise RuntimeError(
+            f"the log signing key is named {signer.name!r} but LEDGER_ORIGIN is "
+            f"{settings.LEDGER_ORIGIN!r}; they must match"
+        )
+    return signer
+
+
+def log_vkey() -> str:
+    """The C2SP verifier key others use to check our checkpoints and entries."""
+    return log_signer().vkey

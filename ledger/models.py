@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from django.db import models
+
+
+class Entry(models.Model):
+    """One log entry: opaque signed bytes (a JWS), pending until sequenced."""
+
+    # "index" is an SQL keyword; the column name spares raw SQL the quoting.
+    index = models.BigIntegerField(unique=True, null=True, blank=True, db_column="log_index")
+    data = models.BinaryField()
+    leaf_hash = models.BinaryField(max_length=32, db_index=True)
+    kind = models.CharField(max_length=48, db_index=True, help_text="What the bytes are")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "entries"
+        indexes = [
+            models.Index(fields=["id"], name="ledger_entry_pending", condition=models.Q(index=None))
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.index if self.index is not None else 'pending'}"
+
+
+class TreeChunk(models.Model):
+    """Up to 256 consecutive perfect-subtree hashes of one tree level.
+
+    Node (level, i) lives in chunk (level, i // 256) at byte offset
+    (i % 256) * 32: a proof's O(log n) nodes come from O(log n) rows, and
+    sealing a batch rewrites only the chunks at the growing right edge.
+    """
+
+    level = models.PositiveSmallIntegerField()
+    chunk = models.BigIntegerField()
+    hashes = models.BinaryField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["level", "chunk"], name="tree_chunk_unique")]
+
+    def __str__(self) -> str:
+        return f"level {self.level} chunk {self.chunk}"
+
+
+class LogState(models.Model):
+    """The single row the sequencer locks: only one process seals at a time."""
+
+    size = models.BigIntegerField(default=0)
+    root_hash = models.BinaryField(max_length=32)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"log of {self.size} entries"
+
+
+class Checkpoint(models.Model):
+    """A signed note (C2SP tlog-checkpoint) over the tree at ``size``."""
+
+    size = models.BigIntegerField(unique=True)
+    root_hash = models.BinaryField(max_length=32)
+    note = models.TextField(help_text="The signed note exactly as signed")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-size"]
+        get_latest_by = "size"
+
+    def __str__(self) -> str:
+        return f"checkpoint at size {self.size}"
+
+
+class Cosignature(models.Model):
+    """A witness's C2SP cosignature line on a checkpoint."""
+
+    checkpoint = models.ForeignKey(
+        Checkpoint, on_delete=models.CASCADE, related_name="cosignatures"
+    )
+    witness = models.CharField(max_length=200)
+    signature_line = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["checkpoint", "witness"], name="one_cosignature_per_witness"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.witness} on {self.checkpoint}"

@@ -1,0 +1,156 @@
+"""The log: append entries, seal them into the tree, sign checkpoints, prove."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+
+from ledger.checkpoint import format_checkpoint
+from ledger.log_key import log_signer
+from ledger.merkle import (
+    EMPTY_ROOT,
+    MerkleAccumulator,
+    consistency_node_ids,
+    consistency_proof,
+    inclusion_node_ids,
+    inclusion_proof,
+    leaf_hash,
+)
+from ledger.models import Checkpoint, Entry, LogState
+from ledger.note import open_note, sign_note
+from ledger.storage import load_chunks, node_getter, right_edge_ids, store_nodes
+
+logger = logging.getLogger(__name__)
+
+
+class LedgerError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class SealReport:
+    sealed: int
+    size: int
+    checkpoint: Checkpoint | None
+    busy: bool = False
+
+
+def entries_append(*, items: list[tuple[bytes, str]]) -> list[Entry]:
+    """Add pending entries (data, kind). Call inside the transaction that
+    stores what the entries prove, so both commit or neither does."""
+    entries = [Entry(data=data, leaf_hash=leaf_hash(data), kind=kind) for data, kind in items]
+    return Entry.objects.bulk_create(entries, batch_size=1000)
+
+
+def entry_append(*, data: bytes, kind: str) -> Entry:
+    (entry,) = entries_append(items=[(data, kind)])
+    return entry
+
+
+def _locked_state() -> LogState | None:
+    """The log state row, locked; None if another sequencer holds it.
+
+    The row lock makes sealing single-writer across processes: a second
+    sequencer skips instead of assigning the same indices again (PostgreSQL).
+    SQLite has no row locks; its IMMEDIATE transactions serialise writers.
+    """
+    LogState.objects.get_or_create(pk=1, defaults={"root_hash": EMPTY_ROOT})
+    return LogState.objects.select_for_update(skip_locked=True).filter(pk=1).first()
+
+
+def _assign_indices(entry_ids: list[int], first_index: int) -> None:
+    indices = list(range(first_index, first_index + len(entry_ids)))
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "UPDATE ledger_entry SET log_index = v.idx FROM unnest(%s::bigint[], %s::bigint[])"
+                " AS v(id, idx) WHERE ledger_entry.id = v.id",
+                [entry_ids, indices],
+            )
+        else:
+            cursor.executemany(
+                "UPDATE ledger_entry SET log_index = %s WHERE id = %s",
+                list(zip(indices, entry_ids, strict=True)),
+            )
+
+
+def _sign_checkpoint(size: int, root_hash: bytes) -> Checkpoint:
+    text = format_checkpoint(log_signer().name, size, root_hash)
+    return Checkpoint.objects.create(
+        size=size, root_hash=root_hash, note=sign_note(text, log_signer())
+    )
+
+
+def log_seal(*, batch_size: int = 50_000) -> SealReport:
+    """Sequence pending entries in batches, each ending in a signed checkpoint."""
+    sealed = 0
+    checkpoint = None
+    while True:
+        with transaction.atomic():
+            state = _locked_state()
+            if state is None:
+                return SealReport(sealed, -1, checkpoint, busy=True)
+            pending = list(
+                Entry.objects.filter(index__isnull=True)
+                .order_by("id")
+                .values_list("id", "leaf_hash")[:batch_size]
+            )
+            if pending:
+                state.size, state.root_hash = _extend_tree(state.size, pending)
+                state.save(update_fields=["size", "root_hash", "updated_at"])
+                sealed += len(pending)
+            if not Checkpoint.objects.filter(size=state.size).exists():
+                checkpoint = _sign_checkpoint(state.size, bytes(state.root_hash))
+        if len(pending) < batch_size:
+            return SealReport(sealed, state.size, checkpoint)
+
+
+def _extend_tree(size: int, pending: list[tuple[int, bytes]]) -> tuple[int, bytes]:
+    get_node = node_getter(load_chunks(right_edge_ids(size)))
+    accumulator = MerkleAccumulator.from_nodes(size, get_node)
+    store_nodes(accumulator.extend(bytes(h) for _, h in pending))
+    _assign_indices([entry_id for entry_id, _ in pending], size)
+    return accumulator.size, accumulator.root()
+
+
+def checkpoint_latest() -> Checkpoint | None:
+    return Checkpoint.objects.order_by("-size").first()
+
+
+def checkpoint_with_cosignatures(checkpoint: Checkpoint) -> str:
+    """The signed note with every witness cosignature line appended."""
+    lines = [line.signature_line.rstrip("\n") for line in checkpoint.cosignatures.all()]
+    return checkpoint.note + "".join(f"{line}\n" for line in lines if line)
+
+
+def _check_size(size: int) -> None:
+    if not Checkpoint.objects.filter(size=size).exists():
+        raise LedgerError(f"no checkpoint at tree size {size}")
+
+
+def inclusion_proof_for(index: int, size: int) -> list[bytes]:
+    """Proof that entry ``index`` is in the tree of a signed checkpoint ``size``."""
+    _check_size(size)
+    if not 0 <= index < size:
+        raise LedgerError(f"index {index} is not in a tree of size {size}")
+    get_node = node_getter(load_chunks(inclusion_node_ids(index, size)))
+    return inclusion_proof(index, size, get_node)
+
+
+def consistency_proof_for(size1: int, size2: int) -> list[bytes]:
+    _check_size(size2)
+    if not 0 <= size1 <= size2:
+        raise LedgerError(f"size1 {size1} must be between 0 and size2 {size2}")
+    get_node = node_getter(load_chunks(consistency_node_ids(size1, size2)))
+    return consistency_proof(size1, size2, get_node)
+
+
+def entry_by_leaf_hash(leaf: bytes) -> Entry | None:
+    return Entry.objects.filter(leaf_hash=leaf, index__isnull=False).order_by("index").first()
+
+
+def verify_checkpoint_note(note: str) -> str:
+    """The checkpoint text if the log's own signature on ``note`` verifies."""
+    return open_note(note, [log_signer().verifier()]).text
