@@ -180,7 +180,9 @@ DEVICE_KEY_DIR = Path(env_str("DEVICE_KEY_DIR", str(VAR_DIR / "device-keys")))
 
 # --- Ledger -----------------------------------------------------------------
 # A file holding the log's C2SP signer key string (PRIVATE+KEY+...); made on first use.
-LEDGER_SIGNING_KEY_PATH = Path(env_str("LEDGER_SIGNING_KEY_PATH", str(VAR_DIR / "ledger-signing.key")))
+LEDGER_SIGNING_KEY_PATH = Path(
+    env_str("LEDGER_SIGNING_KEY_PATH", str(VAR_DIR / "ledger-signing.key"))
+)
 
 LOGGING = {
     "version": 1,
