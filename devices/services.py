@@ -7,9 +7,14 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
-from devices.keys import generate_private_key, raw_public_key, write_private_key
+from devices.keys import fingerprint, generate_private_key, raw_public_key, write_private_key
 from devices.models import Device
-from devices.wire import DEVICE_ID_PATTERN
+from devices.wire import DEVICE_ID_PATTERN, b64url_encode
+from ledger.platform_entries import platform_entry_sign
+from ledger.services import entry_append
+
+DEVICE_REGISTERED = "device.registered"
+DEVICE_REVOKED = "device.revoked"
 
 
 class DeviceError(ValueError):
@@ -36,8 +41,27 @@ def device_register(*, device_id: str, public_key: bytes, kind: str, vehicle: st
     with transaction.atomic():
         if Device.objects.filter(pk=device_id).exists():
             raise DeviceError(f"device {device_id} is already registered")
+        # The registration is itself a log entry: which key spoke for which
+        # device is provable, like every reading it signs.
+        entry = entry_append(
+            data=platform_entry_sign(
+                kind=DEVICE_REGISTERED,
+                claims={
+                    "device": device_id,
+                    "public_key": b64url_encode(public_key),
+                    "key_sha256": fingerprint(public_key),
+                    "device_kind": kind,
+                    "vehicle": vehicle,
+                },
+            ),
+            kind=DEVICE_REGISTERED,
+        )
         return Device.objects.create(
-            id=device_id, public_key=public_key, kind=kind, vehicle=vehicle
+            id=device_id,
+            public_key=public_key,
+            kind=kind,
+            vehicle=vehicle,
+            registration_entry=entry,
         )
 
 
@@ -77,5 +101,12 @@ def device_revoke(*, device_id: str, reason: str) -> Device:
         device.status = Device.Status.REVOKED
         device.revoked_at = timezone.now()
         device.revocation_reason = reason[:200]
-        device.save(update_fields=["status", "revoked_at", "revocation_reason"])
+        device.revocation_entry = entry_append(
+            data=platform_entry_sign(
+                kind=DEVICE_REVOKED,
+                claims={"device": device.id, "reason": device.revocation_reason},
+            ),
+            kind=DEVICE_REVOKED,
+        )
+        device.save(update_fields=["status", "revoked_at", "revocation_reason", "revocation_entry"])
     return device

@@ -7,20 +7,25 @@ is one of the rejection codes stored by the ingest path.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import orjson
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+# Re-exported: devices and the simulator speak of the wire format, not of JWS.
+from ledger.jws import JwsError
+from ledger.jws import SignedMessage as SignedMessage
+from ledger.jws import b64url_decode as b64url_decode
+from ledger.jws import b64url_encode as b64url_encode
+from ledger.jws import parse_compact as parse_jws
+from ledger.jws import sign_compact as sign_jws
+from ledger.jws import verify_signature as verify_signature
 
 WIRE_VERSION = 1
 MAX_MESSAGE_BYTES = 4096
-ALGORITHM = "EdDSA"
 TOPIC_PREFIX = "coldchain/v1/readings/"
 DEVICE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -44,27 +49,10 @@ MAX_SEQ = 2**63 - 1
 TIMESTAMP_PATTERN = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|\+00:00)$"
 )
-BASE64URL_PATTERN = re.compile(rb"^[A-Za-z0-9_-]*$")
 
 
-class WireError(Exception):
-    """A message that cannot be accepted; ``reason`` is a stable rejection code."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
-
-
-@dataclass(frozen=True)
-class SignedMessage:
-    """A compact JWS split into its parts; the signature is not checked yet."""
-
-    header: dict
-    kid: str
-    signing_input: bytes
-    payload: bytes
-    signature: bytes
+# The wire format's errors are the JWS errors plus the payload's reasons.
+WireError = JwsError
 
 
 @dataclass(frozen=True)
@@ -83,64 +71,14 @@ class ReadingPayload:
     battery_pct: float | None = None
 
 
-def b64url_encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def b64url_decode(segment: bytes) -> bytes:
-    """Strict base64url without padding (RFC 7515 section 2)."""
-    if not BASE64URL_PATTERN.match(segment) or len(segment) % 4 == 1:
-        raise ValueError("not base64url")
-    return base64.urlsafe_b64decode(segment + b"=" * (-len(segment) % 4))
-
-
 def parse_compact(token: bytes) -> SignedMessage:
-    """Split and decode a compact JWS; checks the header, not the signature."""
+    """A device message split and decoded; the signature is not checked yet."""
     if len(token) > MAX_MESSAGE_BYTES:
         raise WireError("oversized", f"{len(token)} bytes, limit {MAX_MESSAGE_BYTES}")
-    token = token.strip()
-    parts = token.split(b".")
-    if len(parts) != 3:
-        raise WireError("malformed_jws", f"{len(parts)} dot-separated parts, want 3")
-    header_segment, payload_segment, signature_segment = parts
-    try:
-        header_bytes = b64url_decode(header_segment)
-        payload = b64url_decode(payload_segment)
-        signature = b64url_decode(signature_segment)
-    except (ValueError, binascii.Error):
-        raise WireError("malformed_jws", "a part is not unpadded base64url") from None
-    try:
-        header = orjson.loads(header_bytes)
-    except orjson.JSONDecodeError:
-        raise WireError("malformed_jws", "protected header is not JSON") from None
-    if not isinstance(header, dict):
-        raise WireError("malformed_jws", "protected header is not a JSON object")
-    alg = header.get("alg")
-    if alg != ALGORITHM:
-        raise WireError("wrong_alg", f"alg {alg!r}, only {ALGORITHM!r} is accepted")
-    if "crit" in header or header.get("b64", True) is not True:
-        raise WireError("malformed_jws", "crit and unencoded payloads are not supported")
-    kid = header.get("kid")
-    if not isinstance(kid, str) or not DEVICE_ID_PATTERN.match(kid):
+    message = parse_jws(token)
+    if not DEVICE_ID_PATTERN.match(message.kid):
         raise WireError("malformed_jws", "kid must be a device id")
-    if len(signature) != 64:
-        raise WireError("bad_signature", f"Ed25519 signature is {len(signature)} bytes, want 64")
-    return SignedMessage(
-        header=header,
-        kid=kid,
-        signing_input=header_segment + b"." + payload_segment,
-        payload=payload,
-        signature=signature,
-    )
-
-
-def verify_signature(message: SignedMessage, public_key: Ed25519PublicKey) -> None:
-    try:
-        public_key.verify(message.signature, message.signing_input)
-    except InvalidSignature:
-        raise WireError(
-            "bad_signature", f"signature does not verify with {message.kid}'s key"
-        ) from None
+    return message
 
 
 def parse_timestamp(value: str) -> datetime:
@@ -226,9 +164,7 @@ def encode_payload(reading: dict) -> bytes:
 
 
 def sign_compact(private_key: Ed25519PrivateKey, kid: str, payload: bytes) -> bytes:
-    header = b64url_encode(orjson.dumps({"alg": ALGORITHM, "kid": kid})).encode("ascii")
-    signing_input = header + b"." + b64url_encode(payload).encode("ascii")
-    return signing_input + b"." + b64url_encode(private_key.sign(signing_input)).encode("ascii")
+    return sign_jws(private_key, {"kid": kid}, payload)
 
 
 def sign_reading(private_key: Ed25519PrivateKey, reading: dict) -> bytes:

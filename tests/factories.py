@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from devices.keys import raw_public_key
 from devices.models import Device
+from devices.services import device_register
 from devices.wire import format_timestamp, sign_compact, sign_reading
 
 _numbers = itertools.count(1)
@@ -46,8 +47,8 @@ def make_device(
     *, device_id: str | None = None, vehicle: str = "truck-001", kind: str = "independent_logger"
 ) -> DeviceWithKey:
     private_key = Ed25519PrivateKey.generate()
-    device = Device.objects.create(
-        id=device_id or f"dev-{next(_numbers):05d}",
+    device = device_register(
+        device_id=device_id or f"dev-{next(_numbers):05d}",
         public_key=raw_public_key(private_key),
         kind=kind,
         vehicle=vehicle,

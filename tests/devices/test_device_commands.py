@@ -7,6 +7,8 @@ from django.core.management import CommandError, call_command
 
 from devices.keys import load_private_key, public_key_jwk, public_key_pem, raw_public_key
 from devices.models import Device
+from devices.wire import b64url_decode
+from ledger.platform_entries import platform_entry_open, platform_public_key
 
 pytestmark = pytest.mark.django_db
 
@@ -99,3 +101,23 @@ def test_revoke_marks_the_device_revoked_with_its_reason(device):
 def test_revoke_of_an_unknown_device_is_a_clear_error(db):
     with pytest.raises(CommandError, match="no device"):
         call_command("revoke_device", "nobody", "--reason", "x")
+
+
+def test_registration_is_a_platform_signed_ledger_entry(tmp_path):
+    call_command("provision_device", "d5", "--vehicle", "truck-5", "--key-dir", tmp_path)
+    device = Device.objects.get(pk="d5")
+    claims = platform_entry_open(bytes(device.registration_entry.data), platform_public_key())
+    assert claims["kind"] == device.registration_entry.kind == "device.registered"
+    assert (claims["device"], claims["vehicle"]) == ("d5", "truck-5")
+    assert b64url_decode(claims["public_key"].encode()) == bytes(device.public_key)
+
+
+def test_revocation_is_a_platform_signed_ledger_entry(device):
+    call_command("revoke_device", device.id, "--reason", "lost at sea")
+    stored = Device.objects.get(pk=device.id)
+    claims = platform_entry_open(bytes(stored.revocation_entry.data), platform_public_key())
+    assert (claims["kind"], claims["device"], claims["reason"]) == (
+        "device.revoked",
+        device.id,
+        "lost at sea",
+    )
