@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import orjson
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.parsers import BaseParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from devices.ingest import SOURCE_HTTP, IncomingMessage, readings_ingest
+from devices.models import Reading
+from devices.serializers import ReadingSerializer
 
 MAX_MESSAGES_PER_REQUEST = 1000
 
@@ -91,3 +96,27 @@ class IngestApi(APIView):
         for outcome in report.outcomes:
             counts[outcome.status] += 1
         return Response({**counts, "results": results})
+
+
+class ReadingList(ListAPIView):
+    """Readings, newest first; filter with ``device``, ``since`` and ``until`` (RFC 3339)."""
+
+    serializer_class = ReadingSerializer
+
+    def get_queryset(self):
+        readings = Reading.objects.select_related("ledger_entry").order_by("-ts", "-id")
+        params = self.request.query_params
+        if "device" in params:
+            readings = readings.filter(device_id=params["device"])
+        for name, lookup in (("since", "ts__gte"), ("until", "ts__lt")):
+            if name in params:
+                moment = parse_datetime(params[name])
+                if moment is None:
+                    raise ValidationError({name: "must be an RFC 3339 date-time"})
+                readings = readings.filter(**{lookup: moment})
+        return readings
+
+
+class ReadingDetail(RetrieveAPIView):
+    serializer_class = ReadingSerializer
+    queryset = Reading.objects.select_related("ledger_entry")

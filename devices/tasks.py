@@ -9,6 +9,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from devices.ingest import SOURCE_MQTT, IncomingMessage, readings_ingest
+from ledger.tasks import request_seal_after
 
 
 def encode_batch_message(payload: bytes, topic: str, received_at: float) -> dict:
@@ -37,4 +38,5 @@ def decode_batch_message(item: dict) -> IncomingMessage:
 )
 def ingest_batch_task(messages: list[dict]) -> dict:
     report = readings_ingest(messages=[decode_batch_message(item) for item in messages])
+    request_seal_after(report.accepted)
     return {"accepted": report.accepted, "not_stored": dict(report.rejected_by_reason)}

@@ -23,12 +23,7 @@ def log_signer() -> Ed25519Signer:
     if not skey:
         path = settings.LEDGER_SIGNING_KEY_PATH
         if not path.exists():
-            skey, _ = generate_key(settings.LEDGER_ORIGIN)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(descriptor, "w") as handle:
-                handle.write(skey + "\n")
-            logger.warning("ledger: created a new log signing key in %s", path)
+            _create_key_file(path)
         skey = path.read_text().strip()
     signer = new_signer(skey)
     if signer.name != settings.LEDGER_ORIGIN:
@@ -37,6 +32,24 @@ def log_signer() -> Ed25519Signer:
             f"{settings.LEDGER_ORIGIN!r}; they must match"
         )
     return signer
+
+
+def _create_key_file(path) -> None:
+    skey, _ = generate_key(settings.LEDGER_ORIGIN)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Write under a temporary name and link it into place: two processes
+    # starting at once both end up with the one key that won.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(skey + "\n")
+    try:
+        os.link(temporary, path)
+        logger.warning("ledger: created a new log signing key in %s", path)
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink()
 
 
 def log_vkey() -> str:

@@ -676,7 +676,7 @@ def split_note(msg: str | bytes) -> tuple[str, list[Signature]]:
     return body, sigs
 
 
-def open_note(msg: str | bytes, verifiers: Iterable[Verifier] | VerifierList) -> Note:
+def open_note(msg: str | bytes, verifiers: Iterable[Verifier] | VerifierList | Verifier) -> Note:
     """Parse a signed note and verify its signatures by the known keys
     (signed-note, "Signatures"; Go: ``note.Open``).
 
@@ -689,6 +689,8 @@ def open_note(msg: str | bytes, verifiers: Iterable[Verifier] | VerifierList) ->
 
     The result unpacks as ``text, verified_signatures, unverified_signatures``.
     """
+    if isinstance(verifiers, Verifier):
+        verifiers = [verifiers]
     known = verifiers if isinstance(verifiers, VerifierList) else VerifierList(verifiers)
     text, parsed = split_note(msg)
     body = text.encode("utf-8")

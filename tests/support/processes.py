@@ -58,6 +58,8 @@ class PlatformEnv:
             "MQTT_SHARE_GROUP": self.name,
             "MQTT_SESSION_EXPIRY_S": "300",
             "COLDCHAIN_VAR_DIR": str(var_dir),
+            # Every process that signs platform entries must use the log's one key.
+            "LEDGER_SIGNING_KEY_PATH": str(settings.LEDGER_SIGNING_KEY_PATH),
             "PYTHONUNBUFFERED": "1",
         }
         self.processes: list[subprocess.Popen] = []
