@@ -11,10 +11,12 @@ import signal
 import paho.mqtt.client as mqtt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.core.management import call_command
 from django.db.models import Count, Max, Min
 
 from devices.models import Reading, Rejection
 from devices.wire import sign_reading, topic_for
+from ledger.models import Checkpoint, Entry
 from tests.factories import make_device
 from tests.support.brokers import MosquittoBroker
 from tests.support.processes import PlatformEnv, wait_until
@@ -71,6 +73,17 @@ def test_every_published_reading_is_stored_exactly_once(platform):
     assert simulator.wait(timeout=60) == 0
     assert_each_reading_stored_exactly_once(devices=6, per_device=200)
     assert not Rejection.objects.exclude(reason="duplicate").exists()
+
+
+def test_stored_readings_are_sealed_into_a_log_that_verifies(platform):
+    platform.worker()
+    platform.bridge()
+    simulate(platform, trucks=2, readings=100).wait(timeout=60)
+    assert wait_until(lambda: stored() >= 400, timeout=60)
+    call_command("seal")
+    call_command("verify_ledger")
+    # 4 registrations + 400 readings, every one under the latest signed checkpoint.
+    assert Checkpoint.objects.latest().size == Entry.objects.count() == 404
 
 
 def test_worker_killed_with_sigkill_mid_batch_loses_nothing(platform):
