@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from django.db.models import Q
-
 from ledger.merkle import HASH_SIZE, GetNode, Node
 from ledger.models import TreeChunk
 
@@ -17,15 +15,19 @@ class MissingNodeError(LookupError):
     pass
 
 
+LEVEL_SHIFT = 56  # chunk numbers stay below 2**56 for any log of fewer than 2**64 entries
+
+
 def _chunk_of(level: int, index: int) -> tuple[int, int]:
     return level, index // CHUNK_WIDTH
 
 
+def chunk_key(level: int, chunk: int) -> int:
+    return (level << LEVEL_SHIFT) | chunk
+
+
 def _chunks(keys: Iterable[tuple[int, int]]):
-    condition = Q(pk__in=[])
-    for level, chunk in keys:
-        condition |= Q(level=level, chunk=chunk)
-    return TreeChunk.objects.filter(condition)
+    return TreeChunk.objects.filter(key__in=[chunk_key(level, chunk) for level, chunk in keys])
 
 
 def load_chunks(node_ids: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
@@ -70,16 +72,7 @@ def store_nodes(nodes: list[Node]) -> None:
     by_chunk: dict[tuple[int, int], list[Node]] = defaultdict(list)
     for node in nodes:
         by_chunk[_chunk_of(node.level, node.index)].append(node)
-    existing = (
-        {
-            (row.level, row.chunk): row
-            for row in TreeChunk.objects.filter(
-                Q(*[Q(level=level, chunk=chunk) for level, chunk in by_chunk], _connector=Q.OR)
-            )
-        }
-        if by_chunk
-        else {}
-    )
+    existing = {(row.level, row.chunk): row for row in _chunks(by_chunk)} if by_chunk else {}
     to_create, to_update = [], []
     for (level, chunk), chunk_nodes in by_chunk.items():
         row = existing.get((level, chunk))
@@ -96,6 +89,8 @@ def store_nodes(nodes: list[Node]) -> None:
             row.hashes = hashes
             to_update.append(row)
         else:
-            to_create.append(TreeChunk(level=level, chunk=chunk, hashes=hashes))
+            to_create.append(
+                TreeChunk(key=chunk_key(level, chunk), level=level, chunk=chunk, hashes=hashes)
+            )
     TreeChunk.objects.bulk_create(to_create)
     TreeChunk.objects.bulk_update(to_update, ["hashes"])
