@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from devices.ingest import SOURCE_HTTP, IncomingMessage, readings_ingest
+from ledger.log_key import log_vkey
 from tests.factories import make_device
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +35,11 @@ def test_fleet_page_lists_trucks_with_the_latest_reading_of_each_device(signed_i
     assert "truck-001" in html
     assert "truck-001-logger" in html
     assert "6.75" in html
+
+
+def test_fleet_page_publishes_the_log_verifier_key(signed_in):
+    html = signed_in.get("/").content.decode()
+    assert log_vkey() in html
 
 
 def test_live_snapshot_reports_latest_reading_and_rejections(signed_in):

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand
 from coldchain.demo import demo_processes, demo_user_ensure
 from coldchain.env import env_str
 from coldchain.supervisor import Supervisor
+from ledger.log_key import log_vkey
 
 
 class Command(BaseCommand):
@@ -28,12 +29,14 @@ class Command(BaseCommand):
         call_command("collectstatic", interactive=False, verbosity=0)
         username, password = demo_user_ensure(settings.VAR_DIR / "demo-password")
         embedded = env_str("MQTT_URL") is None
+        vkey = log_vkey()
         self.stdout.write(
             f"coldchain demo: http://127.0.0.1:{options['port']}/  (user {username}, "
             f"password {password})\n"
             f"  database {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, "
             f"Celery broker {settings.CELERY_BROKER_URL.split('://')[0]}, MQTT "
-            f"{'embedded broker' if embedded else settings.MQTT_URL}. Ctrl-C stops everything."
+            f"{'embedded broker' if embedded else settings.MQTT_URL}. Ctrl-C stops everything.\n"
+            f"  transparency log verifier key: {vkey}"
         )
         specs = demo_processes(
             embedded_broker=embedded,
