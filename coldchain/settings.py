@@ -203,3 +203,21 @@ CELERY_BEAT_SCHEDULE = {
     # ingest task also asks for a seal when its backlog passes LEDGER_SEAL_BACKLOG.
     "ledger-seal": {"task": "ledger.seal", "schedule": LEDGER_SEAL_INTERVAL_S},
 }
+
+# --- Witnesses (C2SP tlog-witness) --------------------------------------------
+# The log side: after each new checkpoint the log pushes it to these witnesses,
+# comma-separated "<witness vkey>=<submission URL prefix>" entries, and serves
+# the cosignatures it gets back with /api/v1/ledger/checkpoint.
+LEDGER_WITNESSES = env_list("LEDGER_WITNESSES", [])
+LEDGER_WITNESS_TIMEOUT_S = env_float("LEDGER_WITNESS_TIMEOUT_S", 5.0)
+# A witness that failed is retried after 1, 2, 4 ... seconds, at most this long.
+LEDGER_WITNESS_RETRY_MAX_S = env_float("LEDGER_WITNESS_RETRY_MAX_S", 60.0)
+# The witness side ("manage.py witness"), normally run by another stakeholder:
+# its own state directory (SQLite, never the platform database) and key.
+WITNESS_STATE_DIR = Path(env_str("WITNESS_STATE_DIR", str(VAR_DIR / "witness")))
+WITNESS_SIGNING_KEY = env_str("WITNESS_SIGNING_KEY")  # C2SP signer key; else <state>/witness.key
+WITNESS_NAME = env_str("WITNESS_NAME", "witness.localhost/coldchain")  # names a new key
+WITNESS_LOG_VKEYS = env_list("WITNESS_LOG_VKEYS", [])  # empty: this platform's own log key
+WITNESS_LOG_ORIGIN = env_str("WITNESS_LOG_ORIGIN")  # empty: each vkey's name
+WITNESS_LISTEN = env_str("WITNESS_LISTEN", "127.0.0.1:7380")
+WITNESS_PREFIX = env_str("WITNESS_PREFIX", "")

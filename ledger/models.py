@@ -88,3 +88,27 @@ class Cosignature(models.Model):
 
     def __str__(self) -> str:
         return f"{self.witness} on {self.checkpoint}"
+
+
+class WitnessState(models.Model):
+    """What the log knows of one configured witness (C2SP tlog-witness client).
+
+    ``size`` is the tree size the witness last cosigned, as far as the log
+    knows: the next push proves consistency from there. ``lease_until`` lets
+    one pusher at a time talk to a witness without holding a transaction open
+    across the HTTP call; ``next_attempt_at`` spaces out retries of a failing one.
+    """
+
+    vkey = models.CharField(max_length=400, unique=True)
+    name = models.CharField(max_length=200)
+    url = models.CharField(max_length=500, help_text="Submission URL prefix")
+    size = models.BigIntegerField(null=True, blank=True)
+    failures = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"witness {self.name} at size {self.size}"
