@@ -10,6 +10,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from coldchain.supervisor import ProcessSpec
+from ledger.log_key import log_vkey
+from ledger.witness import load_or_create_witness_key
 
 DEMO_USERNAME = "demo"
 
@@ -28,8 +30,23 @@ def demo_user_ensure(password_file: Path) -> tuple[str, str]:
     return DEMO_USERNAME, password
 
 
+def demo_witness(port: int) -> str:
+    """A witness for the demo, as another stakeholder would run one; returns the
+    LEDGER_WITNESSES entry that makes the log push its checkpoints to it."""
+    signer, _ = load_or_create_witness_key(
+        settings.WITNESS_STATE_DIR / "witness.key", default_name=settings.WITNESS_NAME
+    )
+    return f"{signer.vkey}=http://127.0.0.1:{port}"
+
+
 def demo_processes(
-    *, embedded_broker: bool, web_port: int, trucks: int, interval_s: float, speedup: float
+    *,
+    embedded_broker: bool,
+    web_port: int,
+    witness_port: int,
+    trucks: int,
+    interval_s: float,
+    speedup: float,
 ) -> list[ProcessSpec]:
     python = sys.executable
     manage = [python, str(Path(settings.BASE_DIR) / "manage.py")]
@@ -39,6 +56,10 @@ def demo_processes(
         specs.append(ProcessSpec("broker", [*manage, "mqtt_broker"], settle_s=2.0))
     worker_pool = ["--pool", "solo"] if settings.CELERY_BROKER_URL.startswith("filesystem") else []
     specs += [
+        ProcessSpec(
+            "witness",
+            [*manage, "witness", "--listen", f"127.0.0.1:{witness_port}", "--log-vkey", log_vkey()],
+        ),
         ProcessSpec(
             "web",
             [

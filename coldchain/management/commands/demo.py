@@ -1,8 +1,10 @@
+import os
+
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from coldchain.demo import demo_processes, demo_user_ensure
+from coldchain.demo import demo_processes, demo_user_ensure, demo_witness
 from coldchain.env import env_str
 from coldchain.supervisor import Supervisor
 from ledger.log_key import log_vkey
@@ -13,6 +15,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--witness-port", type=int, default=7380)
         parser.add_argument("--trucks", type=int, default=4)
         parser.add_argument(
             "--interval",
@@ -30,6 +33,8 @@ class Command(BaseCommand):
         username, password = demo_user_ensure(settings.VAR_DIR / "demo-password")
         embedded = env_str("MQTT_URL") is None
         vkey = log_vkey()
+        # Children inherit it: the worker pushes checkpoints to the demo witness.
+        os.environ.setdefault("LEDGER_WITNESSES", demo_witness(options["witness_port"]))
         self.stdout.write(
             f"coldchain demo: http://127.0.0.1:{options['port']}/  (user {username}, "
             f"password {password})\n"
@@ -41,6 +46,7 @@ class Command(BaseCommand):
         specs = demo_processes(
             embedded_broker=embedded,
             web_port=options["port"],
+            witness_port=options["witness_port"],
             trucks=options["trucks"],
             interval_s=options["interval"],
             speedup=options["speedup"],
