@@ -36,7 +36,7 @@ from ledger.merkle import (
 )
 from ledger.models import Checkpoint, Entry
 from ledger.services import checkpoint_latest, checkpoint_with_cosignatures
-from ledger.storage import load_chunks, node_getter
+from ledger.storage import load_nodes, node_getter
 from ledger.tlog_proof import format_tlog_proof
 from ledger.verify import BUNDLE_FORMAT
 
@@ -198,7 +198,7 @@ def _proofs(indices: list[int], checkpoint: Checkpoint) -> dict[int, list[bytes]
     for start in range(0, len(indices), _BATCH):
         chunk = indices[start : start + _BATCH]
         node_ids = {node for index in chunk for node in inclusion_node_ids(index, size)}
-        get_node = node_getter(load_chunks(node_ids))
+        get_node = node_getter(load_nodes(node_ids))
         for index in chunk:
             proofs[index] = inclusion_proof(index, size, get_node)
     return proofs

@@ -20,7 +20,7 @@ from ledger.merkle import (
 )
 from ledger.models import Checkpoint, Entry, LogState
 from ledger.note import open_note, sign_note
-from ledger.storage import load_chunks, node_getter, right_edge_ids, store_nodes
+from ledger.storage import load_nodes, node_getter, right_edge_ids, store_nodes
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def log_seal(*, batch_size: int = 50_000) -> SealReport:
 
 
 def _extend_tree(size: int, pending: list[tuple[int, bytes]]) -> tuple[int, bytes]:
-    get_node = node_getter(load_chunks(right_edge_ids(size)))
+    get_node = node_getter(load_nodes(right_edge_ids(size)))
     accumulator = MerkleAccumulator.from_nodes(size, get_node)
     store_nodes(accumulator.extend(bytes(h) for _, h in pending))
     _assign_indices([entry_id for entry_id, _ in pending], size)
@@ -125,9 +125,17 @@ def checkpoint_with_cosignatures(checkpoint: Checkpoint) -> str:
     return checkpoint.note + "".join(f"{line}\n" for line in lines if line)
 
 
+# Checkpoints are never removed, so a size once seen signed stays valid; this
+# spares a proof request its second query.
+_signed_sizes: set[int] = set()
+
+
 def _check_size(size: int) -> None:
+    if size in _signed_sizes:
+        return
     if not Checkpoint.objects.filter(size=size).exists():
         raise LedgerError(f"no checkpoint at tree size {size}")
+    _signed_sizes.add(size)
 
 
 def inclusion_proof_for(index: int, size: int) -> list[bytes]:
@@ -135,7 +143,7 @@ def inclusion_proof_for(index: int, size: int) -> list[bytes]:
     _check_size(size)
     if not 0 <= index < size:
         raise LedgerError(f"index {index} is not in a tree of size {size}")
-    get_node = node_getter(load_chunks(inclusion_node_ids(index, size)))
+    get_node = node_getter(load_nodes(inclusion_node_ids(index, size)))
     return inclusion_proof(index, size, get_node)
 
 
@@ -143,7 +151,7 @@ def consistency_proof_for(size1: int, size2: int) -> list[bytes]:
     _check_size(size2)
     if not 0 <= size1 <= size2:
         raise LedgerError(f"size1 {size1} must be between 0 and size2 {size2}")
-    get_node = node_getter(load_chunks(consistency_node_ids(size1, size2)))
+    get_node = node_getter(load_nodes(consistency_node_ids(size1, size2)))
     return consistency_proof(size1, size2, get_node)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
+from django.db import connection
+
 from ledger.merkle import HASH_SIZE, GetNode, Node
 from ledger.models import TreeChunk
 
@@ -30,22 +32,54 @@ def _chunks(keys: Iterable[tuple[int, int]]):
     return TreeChunk.objects.filter(key__in=[chunk_key(level, chunk) for level, chunk in keys])
 
 
-def load_chunks(node_ids: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    """The chunks holding these nodes, in one query."""
-    wanted = {_chunk_of(level, index) for level, index in node_ids}
-    rows = _chunks(wanted).values_list("level", "chunk", "hashes") if wanted else []
-    return {(level, chunk): bytes(hashes) for level, chunk, hashes in rows}
+def load_nodes(node_ids: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    """The hashes of these nodes, in one query that reads 32 bytes per node.
+
+    A proof needs about 2 log2(n) nodes from as many chunks; fetching whole
+    chunks (8 KiB each) would move a hundred times more bytes than needed.
+    """
+    ids = sorted(set(node_ids))
+    if not ids:
+        return {}
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT q.level, q.index, substring(c.hashes FROM q.offset_ + 1 FOR %s)"
+                " FROM unnest(%s::int[], %s::bigint[], %s::bigint[], %s::int[])"
+                " AS q(level, index, key, offset_)"
+                " JOIN ledger_treechunk c ON c.key = q.key",
+                [
+                    HASH_SIZE,
+                    [level for level, _ in ids],
+                    [index for _, index in ids],
+                    [chunk_key(*_chunk_of(level, index)) for level, index in ids],
+                    [(index % CHUNK_WIDTH) * HASH_SIZE for _, index in ids],
+                ],
+            )
+            rows = cursor.fetchall()
+        return {(level, index): bytes(value) for level, index, value in rows}
+    chunks = {
+        (level, chunk): bytes(hashes)
+        for level, chunk, hashes in _chunks({_chunk_of(*node) for node in ids}).values_list(
+            "level", "chunk", "hashes"
+        )
+    }
+    nodes = {}
+    for level, index in ids:
+        offset = (index % CHUNK_WIDTH) * HASH_SIZE
+        nodes[(level, index)] = chunks.get(_chunk_of(level, index), b"")[
+            offset : offset + HASH_SIZE
+        ]
+    return nodes
 
 
-def node_getter(chunks: dict[tuple[int, int], bytes]) -> GetNode:
-    """A ``get_node`` over preloaded chunks that fetches any chunk it lacks."""
+def node_getter(nodes: dict[tuple[int, int], bytes]) -> GetNode:
+    """A ``get_node`` over preloaded nodes that fetches any node it lacks."""
 
     def get_node(level: int, index: int) -> bytes:
-        key = _chunk_of(level, index)
-        if key not in chunks:
-            chunks.update(load_chunks([(level, index)]))
-        offset = (index % CHUNK_WIDTH) * HASH_SIZE
-        value = chunks.get(key, b"")[offset : offset + HASH_SIZE]
+        if (level, index) not in nodes:
+            nodes.update(load_nodes([(level, index)]))
+        value = nodes.get((level, index), b"")
         if len(value) != HASH_SIZE:
             raise MissingNodeError(f"no stored hash for node (level {level}, index {index})")
         return value

@@ -20,7 +20,7 @@ from ledger.merkle import (
 from ledger.models import Checkpoint, Entry, LogState, TreeChunk
 from ledger.note import NoteError, open_note
 from ledger.platform_entries import platform_public_key
-from ledger.storage import CHUNK_WIDTH, load_chunks, node_getter
+from ledger.storage import CHUNK_WIDTH, load_nodes, node_getter
 
 BATCH = 10_000
 
@@ -137,7 +137,7 @@ class LedgerVerifier:
     def _check_consistency(self, checkpoints: list[Checkpoint]) -> Iterator[Problem]:
         # The stored nodes were proven equal to the recomputed ones above.
         for older, newer in itertools.pairwise(checkpoints):
-            get_node = node_getter(load_chunks(consistency_node_ids(older.size, newer.size)))
+            get_node = node_getter(load_nodes(consistency_node_ids(older.size, newer.size)))
             proof = consistency_proof(older.size, newer.size, get_node)
             if not verify_consistency(
                 older.size, newer.size, proof, bytes(older.root_hash), bytes(newer.root_hash)
