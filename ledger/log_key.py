@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
 from functools import lru_cache
+from pathlib import Path
 
 from django.conf import settings
 
+from ledger.keyfiles import write_key_file_once
 from ledger.note import Ed25519Signer, generate_key, new_signer
 
 logger = logging.getLogger(__name__)
@@ -34,22 +35,10 @@ def log_signer() -> Ed25519Signer:
     return signer
 
 
-def _create_key_file(path) -> None:
+def _create_key_file(path: Path) -> None:
     skey, _ = generate_key(settings.LEDGER_ORIGIN)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Write under a temporary name and link it into place: two processes
-    # starting at once both end up with the one key that won.
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(skey + "\n")
-    try:
-        os.link(temporary, path)
+    if write_key_file_once(path, skey):
         logger.warning("ledger: created a new log signing key in %s", path)
-    except FileExistsError:
-        pass
-    finally:
-        temporary.unlink()
 
 
 def log_vkey() -> str:

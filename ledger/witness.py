@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import os
 import re
 import sqlite3
 import threading
@@ -52,6 +51,7 @@ from pathlib import Path
 
 from ledger.checkpoint import MAX_TREE_SIZE, Checkpoint, CheckpointError, parse_checkpoint
 from ledger.cosignature import CosignatureV1Signer, new_cosigner
+from ledger.keyfiles import write_key_file_once
 from ledger.merkle import HASH_SIZE, verify_consistency
 from ledger.note import (
     ALG_COSIGNATURE_V1,
@@ -258,20 +258,7 @@ def load_or_create_witness_key(
 
 def _create_key_file(path: Path, name: str) -> bool:
     skey, _ = generate_key(name, alg=ALG_COSIGNATURE_V1)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Written under a temporary name and linked into place, so two witnesses
-    # started at once on the same directory end up with the one key that won.
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(skey + "\n")
-    try:
-        os.link(temporary, path)
-        return True
-    except FileExistsError:
-        return False
-    finally:
-        temporary.unlink()
+    return write_key_file_once(path, skey)
 
 
 # --------------------------------------------------------------------------- state
