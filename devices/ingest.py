@@ -31,12 +31,21 @@ from devices.wire import (
     parse_compact,
     verify_signature,
 )
+from ledger.bulk import insert_returning_ids, update_by_key
 from ledger.services import entries_append
 
 logger = logging.getLogger(__name__)
 
 REJECTION_RAW_CAP = 4096
 READING_ENTRY_KIND = "reading"
+OPTIONAL_CHANNELS = (
+    "ambient_c", "humidity_pct", "door_open", "lat", "lon", "reefer_on", "setpoint_c",
+    "battery_pct",
+)  # fmt: skip
+READING_COLUMNS = (
+    "device", "seq", "ts", "received_at", "temp_c", *OPTIONAL_CHANNELS, "jws",
+    "stored_at", "ledger_entry",
+)  # fmt: skip
 SOURCE_MQTT = "mqtt"
 SOURCE_HTTP = "http"
 
@@ -188,7 +197,7 @@ def _store(
             .order_by("pk")
         }
         existing = _existing_readings(candidates)
-        new_readings: list[Reading] = []
+        new_readings: list[tuple] = []
         accepted_candidates: list[_Candidate] = []
         conflicts: dict[int, int] = {}
         candidates_by_device: dict[str, list[_Candidate]] = {}
@@ -209,17 +218,24 @@ def _store(
                 _advance_device(device, candidate)
 
         # The reading and its ledger entry commit together or not at all.
-        entries = entries_append(items=[(row.jws, READING_ENTRY_KIND) for row in new_readings])
-        for row, entry in zip(new_readings, entries, strict=True):
-            row.ledger_entry = entry
-        # PostgreSQL and SQLite >= 3.35 return the new primary keys.
-        Reading.objects.bulk_create(new_readings, batch_size=1000)
-        for candidate, row in zip(accepted_candidates, new_readings, strict=True):
+        entry_ids = entries_append(
+            items=[(candidate.token, READING_ENTRY_KIND) for candidate in accepted_candidates]
+        )
+        now = timezone.now()
+        reading_ids = insert_returning_ids(
+            Reading,
+            READING_COLUMNS,
+            [(*row, now, entry_id) for row, entry_id in zip(new_readings, entry_ids, strict=True)],
+        )
+        for candidate, reading_id in zip(accepted_candidates, reading_ids, strict=True):
             outcomes[candidate.index] = Outcome(
-                "accepted", device_id=row.device_id, seq=row.seq, reading_id=row.pk
+                "accepted",
+                device_id=candidate.signed.kid,
+                seq=candidate.reading.seq,
+                reading_id=reading_id,
             )
         touched = [locked[device_id] for device_id in candidates_by_device]
-        Device.objects.bulk_update(touched, ["last_seq", "last_reading_ts", "last_seen"])
+        update_by_key(Device, ("last_seq", "last_reading_ts", "last_seen"), touched)
         Rejection.objects.bulk_create(
             [
                 _rejection_row(messages[index], outcome, conflicts.get(index))
@@ -315,23 +331,17 @@ def _advance_device(device: Device, candidate: _Candidate) -> None:
         device.last_seen = candidate.message.received_at
 
 
-def _reading_row(candidate: _Candidate) -> Reading:
+def _reading_row(candidate: _Candidate) -> tuple:
+    """The values of READING_COLUMNS known before insertion."""
     reading = candidate.reading
-    return Reading(
-        device_id=candidate.signed.kid,
-        seq=reading.seq,
-        ts=reading.ts,
-        received_at=candidate.message.received_at,
-        temp_c=reading.temp_c,
-        ambient_c=reading.ambient_c,
-        humidity_pct=reading.humidity_pct,
-        door_open=reading.door_open,
-        lat=reading.lat,
-        lon=reading.lon,
-        reefer_on=reading.reefer_on,
-        setpoint_c=reading.setpoint_c,
-        battery_pct=reading.battery_pct,
-        jws=candidate.token,
+    return (
+        candidate.signed.kid,
+        reading.seq,
+        reading.ts,
+        candidate.message.received_at,
+        reading.temp_c,
+        *(getattr(reading, name) for name in OPTIONAL_CHANNELS),
+        candidate.token,
     )
 
 

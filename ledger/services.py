@@ -6,7 +6,9 @@ import logging
 from dataclasses import dataclass
 
 from django.db import connection, transaction
+from django.utils import timezone
 
+from ledger.bulk import insert_returning_ids
 from ledger.checkpoint import format_checkpoint
 from ledger.log_key import log_signer
 from ledger.merkle import (
@@ -37,16 +39,19 @@ class SealReport:
     busy: bool = False
 
 
-def entries_append(*, items: list[tuple[bytes, str]]) -> list[Entry]:
-    """Add pending entries (data, kind). Call inside the transaction that
-    stores what the entries prove, so both commit or neither does."""
-    entries = [Entry(data=data, leaf_hash=leaf_hash(data), kind=kind) for data, kind in items]
-    return Entry.objects.bulk_create(entries, batch_size=1000)
+def entries_append(*, items: list[tuple[bytes, str]]) -> list[int]:
+    """Add pending entries (data, kind); their ids. Call inside the transaction
+    that stores what the entries prove, so both commit or neither does."""
+    now = timezone.now()
+    return insert_returning_ids(
+        Entry,
+        ("data", "leaf_hash", "kind", "created_at"),
+        [(data, leaf_hash(data), kind, now) for data, kind in items],
+    )
 
 
 def entry_append(*, data: bytes, kind: str) -> Entry:
-    (entry,) = entries_append(items=[(data, kind)])
-    return entry
+    return Entry.objects.create(data=data, leaf_hash=leaf_hash(data), kind=kind)
 
 
 def _locked_state() -> LogState | None:
