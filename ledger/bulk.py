@@ -11,7 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import psycopg
 from django.db import connection, models
+
+
+def _server_side_cursor() -> psycopg.Cursor:
+    """A cursor that sends parameters apart from the query, in binary.
+
+    Django's default client-side binding quotes every array element into the
+    SQL text, which costs more than the insert itself for a batch. It runs on
+    Django's own connection, so inside the caller's transaction.
+    """
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
 
 
 def _columns(model: type[models.Model], names: Sequence[str]) -> list[tuple[str, str]]:
@@ -32,7 +44,7 @@ def insert_returning_ids(
         )
         return [obj.pk for obj in objects]
     table = model._meta.db_table
-    with connection.cursor() as cursor:
+    with _server_side_cursor() as cursor:
         # Ids drawn from the table's sequence first: each row's id is then
         # known by position, whatever order the server inserts in.
         cursor.execute(
@@ -73,5 +85,5 @@ def update_by_key(
     values = [[obj.pk for obj in objects]] + [
         [getattr(obj, model._meta.get_field(name).attname) for obj in objects] for name in names
     ]
-    with connection.cursor() as cursor:
+    with _server_side_cursor() as cursor:
         cursor.execute(sql, values)
