@@ -221,3 +221,6 @@ WITNESS_LOG_VKEYS = env_list("WITNESS_LOG_VKEYS", [])  # empty: this platform's 
 WITNESS_LOG_ORIGIN = env_str("WITNESS_LOG_ORIGIN")  # empty: each vkey's name
 WITNESS_LISTEN = env_str("WITNESS_LISTEN", "127.0.0.1:7380")
 WITNESS_PREFIX = env_str("WITNESS_PREFIX", "")
+# Celery's Django fixup closes the database connection before and after every
+# task unless told to reuse it: a new PostgreSQL session per ingest batch.
+CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
