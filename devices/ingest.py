@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from devices.models import Device, Reading, Rejection
@@ -251,9 +251,21 @@ def _existing_readings(candidates: list[_Candidate]) -> dict[tuple[str, int], tu
     if not candidates:
         return {}
     wanted = {(c.signed.kid, c.reading.seq) for c in candidates}
-    rows = Reading.objects.filter(
-        device_id__in={kid for kid, _ in wanted}, seq__in={seq for _, seq in wanted}
-    ).values_list("device_id", "seq", "id", "jws")
+    if connection.vendor == "postgresql":
+        # Exact (device, seq) pairs: "device IN (..) AND seq IN (..)" matches a
+        # cross product that grows when the fleet's seq numbers differ.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT r.device_id, r.seq, r.id, r.jws FROM devices_reading r"
+                " JOIN unnest(%s::varchar[], %s::bigint[]) AS w(device_id, seq)"
+                " ON r.device_id = w.device_id AND r.seq = w.seq",
+                [[kid for kid, _ in wanted], [seq for _, seq in wanted]],
+            )
+            rows = cursor.fetchall()
+    else:
+        rows = Reading.objects.filter(
+            device_id__in={kid for kid, _ in wanted}, seq__in={seq for _, seq in wanted}
+        ).values_list("device_id", "seq", "id", "jws")
     return {(d, s): (pk, bytes(jws)) for d, s, pk, jws in rows if (d, s) in wanted}
 
 
