@@ -148,6 +148,9 @@ else:
         "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 600),
         "unacked_restore_interval": env_int("CELERY_RESTORE_INTERVAL_S", 10),
         "unacked_restore_throttle": 1,
+        # The sweep holds a Redis lock that outlives a killed worker by this
+        # long (kombu's default: 300 s, during which nothing is recovered).
+        "unacked_mutex_expire": env_int("CELERY_RESTORE_LOCK_S", 30),
     }
 CELERY_TASK_ACKS_LATE = True
 # Without this Celery acknowledges the message of a worker killed mid-task
