@@ -40,6 +40,7 @@ from ledger.note import (
     ALG_COSIGNATURE_V1,
     ALG_ED25519,
     KeyFormatError,
+    KeyIdentity,
     MalformedNoteError,
     Signature,
     UnknownAlgorithmError,
@@ -174,7 +175,7 @@ def cosignature_timestamp(sig: Signature | str | bytes) -> int:
     return parse_cosignature(sig).timestamp
 
 
-class CosignatureV1Verifier:
+class CosignatureV1Verifier(KeyIdentity):
     """A :class:`ledger.note.Verifier` for one witness's cosignature/v1
     signatures, so that :func:`ledger.note.open_note` checks cosignatures too.
 
@@ -190,18 +191,6 @@ class CosignatureV1Verifier:
         self._public = public_key_bytes(public_key)
         self._key = Ed25519PublicKey.from_public_bytes(self._public)
         self._hash = cosignature_key_hash(name, self._public)
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def key_hash(self) -> int:
-        return self._hash
-
-    @property
-    def public_key(self) -> bytes:
-        return self._public
 
     @property
     def vkey(self) -> str:
@@ -222,7 +211,7 @@ class CosignatureV1Verifier:
         return f"{type(self).__name__}({self.vkey!r})"
 
 
-class CosignatureV1Signer:
+class CosignatureV1Signer(KeyIdentity):
     """A :class:`ledger.note.Signer` producing cosignature/v1 signatures, so that
     :func:`ledger.note.sign_note` can cosign. ``clock`` gives the timestamp
     (default: now, in whole seconds)."""
@@ -246,18 +235,6 @@ class CosignatureV1Signer:
         self._public = public_key_bytes(self._key.public_key())
         self._hash = cosignature_key_hash(name, self._public)
         self._clock = clock or (lambda: int(time.time()))
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def key_hash(self) -> int:
-        return self._hash
-
-    @property
-    def public_key(self) -> bytes:
-        return self._public
 
     @property
     def vkey(self) -> str:

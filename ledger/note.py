@@ -54,6 +54,7 @@ __all__ = [
     "InvalidSignerError",
     "KeyFormatError",
     "KeyHashMismatchError",
+    "KeyIdentity",
     "MalformedNoteError",
     "Note",
     "NoteError",
@@ -466,17 +467,12 @@ class Signer(Protocol):
         ...
 
 
-class Ed25519Verifier:
-    """Verifier of plain Ed25519 note signatures, type ``0x01`` (signed-note,
-    "Ed25519 signatures")."""
+class KeyIdentity:
+    """What names a note key: its name, key ID and public key (set by subclasses)."""
 
-    alg = ALG_ED25519
-
-    def __init__(self, name: str, public_key: Ed25519PublicKey | bytes) -> None:
-        self._name = _require_name(name)
-        self._public = public_key_bytes(public_key)
-        self._key = Ed25519PublicKey.from_public_bytes(self._public)
-        self._hash = key_hash(self._name, bytes([self.alg]) + self._public)
+    _name: str
+    _hash: int
+    _public: bytes
 
     @property
     def name(self) -> str:
@@ -489,6 +485,19 @@ class Ed25519Verifier:
     @property
     def public_key(self) -> bytes:
         return self._public
+
+
+class Ed25519Verifier(KeyIdentity):
+    """Verifier of plain Ed25519 note signatures, type ``0x01`` (signed-note,
+    "Ed25519 signatures")."""
+
+    alg = ALG_ED25519
+
+    def __init__(self, name: str, public_key: Ed25519PublicKey | bytes) -> None:
+        self._name = _require_name(name)
+        self._public = public_key_bytes(public_key)
+        self._key = Ed25519PublicKey.from_public_bytes(self._public)
+        self._hash = key_hash(self._name, bytes([self.alg]) + self._public)
 
     @property
     def vkey(self) -> str:
@@ -507,7 +516,7 @@ class Ed25519Verifier:
         return f"{type(self).__name__}({self.vkey!r})"
 
 
-class Ed25519Signer:
+class Ed25519Signer(KeyIdentity):
     """Signer of plain Ed25519 note signatures, type ``0x01``."""
 
     alg = ALG_ED25519
@@ -517,18 +526,6 @@ class Ed25519Signer:
         self._key = _private_key(private_key)
         self._public = public_key_bytes(self._key.public_key())
         self._hash = key_hash(self._name, bytes([self.alg]) + self._public)
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def key_hash(self) -> int:
-        return self._hash
-
-    @property
-    def public_key(self) -> bytes:
-        return self._public
 
     @property
     def vkey(self) -> str:
