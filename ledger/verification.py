@@ -58,7 +58,7 @@ class LedgerVerifier:
         if 0 in checkpoints:
             yield from self._check_checkpoint(checkpoints[0], accumulator.root())
         expected = 0
-        for batch in self._batches():
+        for batch, kinds in self._batches():
             for row in batch:
                 if row.index != expected:
                     yield Problem(expected, f"missing: the next sealed entry is {row.index}")
@@ -77,21 +77,25 @@ class LedgerVerifier:
                 if expected in checkpoints:
                     yield from self._check_checkpoint(checkpoints[expected], accumulator.root())
             yield from self._check_signatures(batch)
-            yield from self._check_with_apps(batch)
+            yield from self._check_with_apps(batch, kinds)
             self.entries_checked += len(batch)
         if expected != size:
             yield Problem(expected, f"the log state says {size} entries, {expected} are sealed")
         yield from self._check_consistency(list(checkpoints.values()))
 
-    def _batches(self) -> Iterator[list[EntryRow]]:
+    def _batches(self) -> Iterator[tuple[list[EntryRow], dict[int, str]]]:
+        """Sealed entries in index order, with each entry's kind by entry id."""
         rows = (
             Entry.objects.filter(index__isnull=False)
             .order_by("index")
-            .values_list("index", "id", "data", "leaf_hash")
+            .values_list("index", "id", "data", "leaf_hash", "kind")
             .iterator(chunk_size=BATCH)
         )
         while batch := list(itertools.islice(rows, BATCH)):
-            yield [EntryRow(i, pk, bytes(data), bytes(leaf)) for i, pk, data, leaf in batch]
+            yield (
+                [EntryRow(i, pk, bytes(data), bytes(leaf)) for i, pk, data, leaf, _ in batch],
+                {pk: kind for _, pk, _, _, kind in batch},
+            )
 
     def _check_checkpoint(self, checkpoint: Checkpoint, root: bytes) -> Iterator[Problem]:
         self.checkpoints_checked += 1
@@ -123,10 +127,7 @@ class LedgerVerifier:
             except JwsError as error:
                 yield Problem(row.index, f"entry is not a valid JWS: {error.detail}")
 
-    def _check_with_apps(self, batch: list[EntryRow]) -> Iterator[Problem]:
-        kinds = dict(
-            Entry.objects.filter(id__in=[row.entry_id for row in batch]).values_list("id", "kind")
-        )
+    def _check_with_apps(self, batch: list[EntryRow], kinds: dict[int, str]) -> Iterator[Problem]:
         by_kind: dict[str, list[EntryRow]] = defaultdict(list)
         for row in batch:
             by_kind[kinds[row.entry_id]].append(row)
