@@ -179,6 +179,10 @@ MQTT_SESSION_EXPIRY_S = env_int("MQTT_SESSION_EXPIRY_S", 7 * 24 * 3600)
 INGEST_BATCH_SIZE = env_int("INGEST_BATCH_SIZE", 500)
 INGEST_BATCH_MAX_DELAY_S = env_float("INGEST_BATCH_MAX_DELAY_S", 0.05)
 INGEST_MAX_FUTURE_SKEW_S = env_float("INGEST_MAX_FUTURE_SKEW_S", 300.0)
+# A kept batch not ingested this long after it was queued is queued again
+# (its Celery message was lost); well above the normal queue wait.
+INGEST_REQUEUE_AFTER_S = env_float("INGEST_REQUEUE_AFTER_S", 60.0)
+INGEST_REQUEUE_INTERVAL_S = env_float("INGEST_REQUEUE_INTERVAL_S", 10.0)
 DEVICE_KEY_DIR = Path(env_str("DEVICE_KEY_DIR", str(VAR_DIR / "device-keys")))
 
 # --- Ledger -----------------------------------------------------------------
@@ -205,6 +209,11 @@ CELERY_BEAT_SCHEDULE = {
     # Seal pending ledger entries into the tree and sign a checkpoint; the
     # ingest task also asks for a seal when its backlog passes LEDGER_SEAL_BACKLOG.
     "ledger-seal": {"task": "ledger.seal", "schedule": LEDGER_SEAL_INTERVAL_S},
+    # Queue again the ingest batches whose Celery message was lost (devices.inbox).
+    "ingest-requeue": {
+        "task": "devices.requeue_stalled_batches",
+        "schedule": INGEST_REQUEUE_INTERVAL_S,
+    },
 }
 
 # --- Witnesses (C2SP tlog-witness) --------------------------------------------

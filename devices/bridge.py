@@ -1,8 +1,9 @@
 """The MQTT ingest bridge: broker -> batches -> one Celery task per batch.
 
 Messages are acknowledged to the broker only after their batch is durably
-queued, so a bridge killed at any point loses nothing: unacknowledged
-messages stay in its persistent session and the broker sends them again.
+kept (devices.inbox), so a bridge killed at any point loses nothing:
+unacknowledged messages stay in its persistent session and the broker sends
+them again.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
 
+from devices.ingest import SOURCE_MQTT, IncomingMessage
 from devices.mqtt import MqttConfig, connect_kwargs, new_client
-from devices.tasks import encode_batch_message
 from devices.wire import TOPIC_PREFIX
 
 logger = logging.getLogger(__name__)
@@ -32,7 +34,7 @@ RECONNECT_MAX_S = 30.0
 class _Pending:
     mid: int
     qos: int
-    item: dict
+    message: IncomingMessage
 
 
 class IngestBridge:
@@ -45,14 +47,14 @@ class IngestBridge:
         session_expiry_s: int,
         batch_size: int,
         max_delay_s: float,
-        enqueue: Callable[[list[dict]], None],
+        submit: Callable[[list[IncomingMessage]], object],
     ) -> None:
         self.config = config
         self.share_group = share_group
         self.session_expiry_s = session_expiry_s
         self.batch_size = batch_size
         self.max_delay_s = max_delay_s
-        self.enqueue = enqueue
+        self.submit = submit
         self.pending: list[_Pending] = []
         self.first_pending_at = 0.0
         self.last_message_at = 0.0
@@ -120,9 +122,13 @@ class IngestBridge:
         except UnicodeDecodeError:
             # Kept as its repr: the ingest path rejects it as a device mismatch.
             topic = repr(message._topic)
-        self.pending.append(
-            _Pending(message.mid, message.qos, encode_batch_message(message.payload, topic, now))
+        received = IncomingMessage(
+            payload=message.payload,
+            topic=topic,
+            received_at=datetime.fromtimestamp(now, tz=UTC),
+            source=SOURCE_MQTT,
         )
+        self.pending.append(_Pending(message.mid, message.qos, received))
 
     def flush_due(self, now: float) -> bool:
         if not self.pending or now < self.next_enqueue_attempt:
@@ -134,15 +140,15 @@ class IngestBridge:
         )
 
     def flush(self) -> bool:
-        """Queue the pending batch as one task, then acknowledge its messages."""
+        """Keep and queue the pending batch, then acknowledge its messages."""
         if not self.pending:
             return False
         batch, self.pending = self.pending[: self.batch_size], self.pending[self.batch_size :]
         try:
-            self.enqueue([entry.item for entry in batch])
+            self.submit([entry.message for entry in batch])
         except Exception:
-            # Broker for Celery unreachable: keep the batch unacknowledged and retry.
-            logger.exception("bridge: could not queue a batch of %d; retrying", len(batch))
+            # Database unreachable: keep the batch unacknowledged and retry.
+            logger.exception("bridge: could not keep a batch of %d; retrying", len(batch))
             self.pending = batch + self.pending
             self.next_enqueue_attempt = time.time() + ENQUEUE_RETRY_S
             return False

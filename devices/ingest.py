@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -102,11 +103,14 @@ def _public_key(raw: bytes) -> Ed25519PublicKey:
     return Ed25519PublicKey.from_public_bytes(raw)
 
 
-def readings_ingest(*, messages: list[IncomingMessage]) -> IngestReport:
+def readings_ingest(
+    *, messages: list[IncomingMessage], in_transaction: Callable[[], None] | None = None
+) -> IngestReport:
     """Verify, validate and store a batch of device messages; never raises on bad input.
 
     Idempotent: the same batch processed twice stores each reading once and
-    reports the second copies as duplicates.
+    reports the second copies as duplicates. ``in_transaction`` runs first in
+    the storing transaction; what it raises rolls the batch back and propagates.
     """
     outcomes: list[Outcome | None] = [None] * len(messages)
     signed_messages: list[tuple[int, SignedMessage]] = []
@@ -138,7 +142,7 @@ def readings_ingest(*, messages: list[IncomingMessage]) -> IngestReport:
 
     for attempt in (1, 2):
         try:
-            stored = _store(candidates, messages, outcomes)
+            stored = _store(candidates, messages, outcomes, in_transaction)
             break
         except IntegrityError:
             # Another worker stored one of these readings between our check and
@@ -183,9 +187,12 @@ def _store(
     candidates: list[_Candidate],
     messages: list[IncomingMessage],
     early_outcomes: list[Outcome | None],
+    in_transaction: Callable[[], None] | None,
 ) -> list[Outcome]:
     outcomes = list(early_outcomes)
     with transaction.atomic():
+        if in_transaction is not None:
+            in_transaction()
         device_ids = sorted({c.signed.kid for c in candidates})
         # Row locks in id order: concurrent batches touching the same devices
         # queue up instead of deadlocking, and a revocation committed before

@@ -117,3 +117,22 @@ class Rejection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reason} {self.device_id or '?'}"
+
+
+class IngestBatch(models.Model):
+    """MQTT messages the bridge has acknowledged but the worker not yet ingested.
+
+    Deleted in the transaction that stores the batch's readings (devices.inbox).
+    """
+
+    data = models.BinaryField(help_text="The messages, length-prefixed frames")
+    message_count = models.PositiveIntegerField()
+    received_at = models.DateTimeField(help_text="When the bridge received the first message")
+    queued_at = models.DateTimeField(db_index=True, help_text="When it was last queued")
+    attempts = models.PositiveIntegerField(default=1, help_text="Times queued")
+
+    class Meta:
+        verbose_name_plural = "ingest batches"
+
+    def __str__(self) -> str:
+        return f"batch {self.pk} of {self.message_count} messages"

@@ -1,29 +1,13 @@
-"""Celery tasks of the devices app: thin wrappers around devices.ingest."""
+"""Celery tasks of the devices app: thin wrappers around devices.inbox."""
 
 from __future__ import annotations
 
-import base64
-from datetime import UTC, datetime
-
 from celery import shared_task
+from django.conf import settings
 from django.db import OperationalError
 
-from devices.ingest import SOURCE_MQTT, IncomingMessage, readings_ingest
+from devices.inbox import inbox_batch_ingest, inbox_batches_requeue
 from ledger.tasks import request_seal_after
-
-
-def encode_batch_message(payload: bytes, topic: str, received_at: float) -> dict:
-    """The JSON-safe form the bridge queues: payloads may be arbitrary bytes."""
-    return {"p": base64.b64encode(payload).decode("ascii"), "t": topic, "r": received_at}
-
-
-def decode_batch_message(item: dict) -> IncomingMessage:
-    return IncomingMessage(
-        payload=base64.b64decode(item["p"]),
-        topic=item["t"],
-        received_at=datetime.fromtimestamp(item["r"], tz=UTC),
-        source=SOURCE_MQTT,
-    )
 
 
 @shared_task(
@@ -36,7 +20,22 @@ def decode_batch_message(item: dict) -> IncomingMessage:
     retry_backoff_max=60,
     max_retries=None,
 )
-def ingest_batch_task(messages: list[dict]) -> dict:
-    report = readings_ingest(messages=[decode_batch_message(item) for item in messages])
+def ingest_batch_task(batch_id: int) -> dict:
+    report = inbox_batch_ingest(batch_id=batch_id)
+    if report is None:
+        return {"batch": batch_id, "already_ingested": True}
     request_seal_after(report.accepted)
-    return {"accepted": report.accepted, "not_stored": dict(report.rejected_by_reason)}
+    return {
+        "batch": batch_id,
+        "accepted": report.accepted,
+        "not_stored": dict(report.rejected_by_reason),
+    }
+
+
+def enqueue_ingest(batch_id: int) -> None:
+    ingest_batch_task.apply_async(args=[batch_id])
+
+
+@shared_task(name="devices.requeue_stalled_batches", ignore_result=True)
+def requeue_stalled_batches_task() -> int:
+    return inbox_batches_requeue(after_s=settings.INGEST_REQUEUE_AFTER_S, enqueue=enqueue_ingest)

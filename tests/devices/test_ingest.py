@@ -10,10 +10,11 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from devices.inbox import inbox_batch_add
 from devices.ingest import SOURCE_MQTT, IncomingMessage, readings_ingest
 from devices.models import Device, Reading, Rejection
 from devices.services import device_revoke
-from devices.tasks import encode_batch_message, ingest_batch_task
+from devices.tasks import ingest_batch_task
 from devices.wire import b64url_encode, sign_reading, topic_for
 from tests.factories import make_device
 
@@ -200,10 +201,15 @@ def test_one_bad_message_does_not_spoil_its_batch(device):
     assert Reading.objects.count() == 2
 
 
-def test_batch_task_decodes_what_the_bridge_queues(device):
-    topic = topic_for(device.id)
-    result = ingest_batch_task([encode_batch_message(device.signed(1), topic, 1.7e9)])
-    assert result == {"accepted": 1, "not_stored": {}}
+def kept_batch(*payloads: bytes, topic: str, received_at: float = 1.7e9) -> int:
+    at = datetime.fromtimestamp(received_at, tz=UTC)
+    return inbox_batch_add(messages=[IncomingMessage(p, at, SOURCE_MQTT, topic) for p in payloads])
+
+
+def test_batch_task_ingests_what_the_bridge_kept(device):
+    batch_id = kept_batch(device.signed(1), topic=topic_for(device.id))
+    result = ingest_batch_task(batch_id)
+    assert result == {"batch": batch_id, "accepted": 1, "not_stored": {}}
     assert Reading.objects.get().received_at == datetime.fromtimestamp(1.7e9, tz=UTC)
 
 
@@ -212,5 +218,5 @@ def test_batch_task_decodes_what_the_bridge_queues(device):
 )
 @given(payload=st.binary(max_size=5000), topic=st.text(max_size=80))
 def test_arbitrary_bytes_never_raise_out_of_the_ingest_task(device, payload, topic):
-    result = ingest_batch_task([encode_batch_message(payload, topic, 1.7e9)])
+    result = ingest_batch_task(kept_batch(payload, topic=topic))
     assert result["accepted"] == 0

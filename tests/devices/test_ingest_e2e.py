@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import call_command
 from django.db.models import Count, Max, Min
 
-from devices.models import Reading, Rejection
+from devices.models import IngestBatch, Reading, Rejection
 from devices.wire import sign_reading, topic_for
 from ledger.models import Checkpoint, Entry
 from tests.factories import make_device
@@ -86,17 +86,9 @@ def test_stored_readings_are_sealed_into_a_log_that_verifies(platform):
     assert Checkpoint.objects.latest().size == Entry.objects.count() == 404
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="KNOWN DEFECT, open: killing the whole worker (main process and pool) with SIGKILL "
-    "loses one batch in about half the runs since the faster ingest path landed: every "
-    "task the worker had logged as received is redelivered and stored, but one batch of 20 "
-    "never reaches any worker. Suspected: kombu's Redis transport pops a message (BRPOP) "
-    "before recording it as unacknowledged, so a SIGKILL in between loses it. Killing only "
-    "the process running the batch is covered by the next test and loses nothing.",
-)
 def test_worker_killed_with_sigkill_mid_batch_loses_nothing(platform):
     worker = platform.worker()
+    platform.beat()
     platform.bridge()
     simulate(platform, trucks=10, readings=400, speedup=3600)
     assert wait_until(lambda: stored() > 500, timeout=60)
@@ -117,6 +109,21 @@ def test_worker_pool_process_killed_mid_batch_has_its_batch_redelivered(platform
         child.kill()
     assert wait_until(lambda: stored() >= 6000, timeout=90), platform.log("worker")
     assert_each_reading_stored_exactly_once(devices=20, per_device=300)
+
+
+def test_batches_forgotten_by_the_task_queue_are_queued_again(platform):
+    # As if Redis restarted without persistence while the worker was down.
+    worker = platform.worker()
+    platform.beat()
+    platform.bridge()
+    simulate(platform, trucks=5, readings=200, speedup=3600)
+    assert wait_until(lambda: stored() > 300, timeout=60)
+    platform.kill(worker, signal.SIGKILL)
+    platform.forget_queued_tasks()
+    platform.worker()
+    assert wait_until(lambda: stored() >= 2000, timeout=90), platform.log("beat")
+    assert_each_reading_stored_exactly_once(devices=10, per_device=200)
+    assert not IngestBatch.objects.exists()
 
 
 def test_bridge_restarted_while_the_simulator_publishes_loses_nothing(platform):

@@ -7,6 +7,7 @@ the real Redis and the broker the test chooses.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -53,6 +54,8 @@ class PlatformEnv:
             "CELERY_QUEUE": self.name,
             "CELERY_VISIBILITY_TIMEOUT": str(visibility_timeout_s),
             "CELERY_RESTORE_INTERVAL_S": "1",
+            "INGEST_REQUEUE_AFTER_S": "3",
+            "INGEST_REQUEUE_INTERVAL_S": "1",
             "MQTT_URL": mqtt_url,
             "MQTT_PROTOCOL": "5",
             "MQTT_SHARE_GROUP": self.name,
@@ -86,6 +89,14 @@ class PlatformEnv:
             "-c", str(concurrency), "-l", "info", "-n", f"{self.name}-{uuid.uuid4().hex[:4]}@%h",
         ]  # fmt: skip
         return self._start_and_wait("worker", argv, ready_marker=" ready.")
+
+    def beat(self) -> subprocess.Popen:
+        """Celery beat: the sequencer and the sweep that requeues stalled ingest batches."""
+        argv = [
+            str(BIN / "celery"), "-A", "coldchain", "beat", "-l", "info",
+            "--schedule", str(self.log_dir.parent / "celerybeat-schedule"),
+        ]  # fmt: skip
+        return self._start_and_wait("beat", argv, ready_marker="beat: Starting")
 
     def bridge(self, client_id: str | None = None, **options: str) -> subprocess.Popen:
         """An MQTT bridge, returned once it has subscribed (earlier messages would be lost)."""
@@ -129,6 +140,17 @@ class PlatformEnv:
     @staticmethod
     def pool_children(process: subprocess.Popen) -> list[psutil.Process]:
         return psutil.Process(process.pid).children(recursive=True)
+
+    def forget_queued_tasks(self) -> None:
+        """Drop this test's Celery messages from Redis, queued and unacknowledged
+        alike: what a Redis restart without persistence does."""
+        client = redis.Redis.from_url(self.broker_url)
+        client.delete(self.name)
+        for tag, raw in client.hgetall("unacked").items():
+            _message, _exchange, routing_key = json.loads(raw)
+            if routing_key == self.name:
+                client.hdel("unacked", tag)
+                client.zrem("unacked_index", tag)
 
     def close(self) -> None:
         for process in self.processes:

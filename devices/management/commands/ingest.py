@@ -4,8 +4,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from devices.bridge import IngestBridge
+from devices.inbox import inbox_batch_submit
 from devices.mqtt import MqttConfig
-from devices.tasks import ingest_batch_task
+from devices.tasks import enqueue_ingest
 
 
 class Command(BaseCommand):
@@ -36,7 +37,7 @@ class Command(BaseCommand):
             session_expiry_s=settings.MQTT_SESSION_EXPIRY_S,
             batch_size=options["batch_size"],
             max_delay_s=options["max_delay"],
-            enqueue=lambda batch: ingest_batch_task.apply_async(args=[batch]),
+            submit=lambda messages: inbox_batch_submit(messages=messages, enqueue=enqueue_ingest),
         )
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: bridge.stop())

@@ -1,0 +1,152 @@
+"""The ingest inbox: batches taken from MQTT, kept in the database until ingested.
+
+The Celery broker alone cannot hold a batch safely. kombu's Redis transport
+pops a message (BRPOP) before it records it as unacknowledged, so a worker
+killed between the two loses it; and a Redis without persistence forgets its
+whole queue when it restarts. So the bridge writes each batch to the database
+before it acknowledges the MQTT messages, the Celery message carries only the
+batch id, and the batch row is deleted in the same transaction that stores its
+readings. A Celery message lost on the way is replaced by the sweep
+(``inbox_batches_requeue``); one delivered twice finds its row gone.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from django.db import DatabaseError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from devices.ingest import SOURCE_MQTT, IncomingMessage, IngestReport, readings_ingest
+from devices.models import IngestBatch
+
+logger = logging.getLogger(__name__)
+
+# received_at (Unix seconds), topic length, payload length; then topic and payload.
+_HEADER = struct.Struct("!dHI")
+# A batch waits at most this many requeue intervals between requeues, so a
+# long backlog is not flooded with copies of messages already queued.
+MAX_BACKOFF_STEPS = 6
+REQUEUE_LIMIT = 1000
+
+
+def batch_encode(messages: list[IncomingMessage]) -> bytes:
+    """Length-prefixed frames: payloads are arbitrary bytes, topics any UTF-8."""
+    parts = []
+    for message in messages:
+        topic = message.topic.encode("utf-8", "replace")[:0xFFFF]
+        parts.append(
+            _HEADER.pack(message.received_at.timestamp(), len(topic), len(message.payload))
+        )
+        parts.append(topic)
+        parts.append(message.payload)
+    return b"".join(parts)
+
+
+def batch_decode(data: bytes) -> list[IncomingMessage]:
+    messages = []
+    offset, view = 0, memoryview(data)
+    while offset < len(view):
+        received_at, topic_size, payload_size = _HEADER.unpack_from(view, offset)
+        offset += _HEADER.size
+        topic = bytes(view[offset : offset + topic_size]).decode("utf-8", "replace")
+        offset += topic_size
+        payload = bytes(view[offset : offset + payload_size])
+        offset += payload_size
+        messages.append(
+            IncomingMessage(
+                payload=payload,
+                topic=topic,
+                received_at=datetime.fromtimestamp(received_at, tz=UTC),
+                source=SOURCE_MQTT,
+            )
+        )
+    return messages
+
+
+def inbox_batch_add(*, messages: list[IncomingMessage]) -> int:
+    """Keep a batch durably; its id. Once this returns, the messages may be acknowledged."""
+    now = timezone.now()
+    batch = IngestBatch.objects.create(
+        data=batch_encode(messages),
+        message_count=len(messages),
+        received_at=min((m.received_at for m in messages), default=now),
+        queued_at=now,
+        attempts=1,
+    )
+    return batch.pk
+
+
+def inbox_batch_submit(*, messages: list[IncomingMessage], enqueue: Callable[[int], None]) -> int:
+    """Keep a batch and queue its ingestion; raises only if the batch was not kept.
+
+    A broker that refuses the message is logged, not raised: the batch is
+    already safe in the database and the sweep queues it once the broker is back.
+    """
+    try:
+        batch_id = inbox_batch_add(messages=messages)
+    except DatabaseError:
+        # A connection broken by a database restart stays broken; the retry
+        # must open a new one.
+        connection.close()
+        raise
+    try:
+        enqueue(batch_id)
+    except Exception:
+        logger.warning("inbox: batch %d kept but not queued; the sweep will queue it", batch_id)
+    return batch_id
+
+
+class BatchAlreadyIngested(Exception):
+    pass
+
+
+def _claim(batch_id: int) -> None:
+    # Inside the storing transaction: a second delivery of the same batch
+    # waits on this row lock until the first commits, then finds no row.
+    deleted, _ = IngestBatch.objects.filter(pk=batch_id).delete()
+    if not deleted:
+        raise BatchAlreadyIngested(batch_id)
+
+
+def inbox_batch_ingest(*, batch_id: int) -> IngestReport | None:
+    """Ingest a kept batch exactly once; None if it was ingested already."""
+    data = IngestBatch.objects.filter(pk=batch_id).values_list("data", flat=True).first()
+    if data is None:
+        return None
+    try:
+        return readings_ingest(
+            messages=batch_decode(bytes(data)), in_transaction=lambda: _claim(batch_id)
+        )
+    except BatchAlreadyIngested:
+        return None
+
+
+def inbox_batches_requeue(*, after_s: float, enqueue: Callable[[int], None]) -> int:
+    """Queue again the batches not ingested ``after_s`` seconds after they were
+    last queued (a Celery message lost with a killed worker or a restarted
+    Redis); each further try waits twice as long. Returns how many."""
+    now = timezone.now()
+    with transaction.atomic():
+        stalled = list(
+            IngestBatch.objects.select_for_update(skip_locked=True)
+            .filter(queued_at__lte=now - timedelta(seconds=after_s))
+            .order_by("id")
+            .values_list("id", "queued_at", "attempts")[:REQUEUE_LIMIT]
+        )
+        due = [
+            batch_id
+            for batch_id, queued_at, attempts in stalled
+            if queued_at
+            <= now - timedelta(seconds=after_s * 2 ** min(attempts - 1, MAX_BACKOFF_STEPS))
+        ]
+        IngestBatch.objects.filter(pk__in=due).update(queued_at=now, attempts=F("attempts") + 1)
+    for batch_id in due:
+        enqueue(batch_id)
+    if due:
+        logger.warning("inbox: queued %d stalled batches again", len(due))
+    return len(due)
