@@ -3,7 +3,7 @@
     .venv/bin/python bench/ingest_stages.py [--batch-sizes 200,500,1000] [--devices 100]
 
 Stages: JWS parse (split + base64 + header), payload decode and validation,
-Ed25519 verify, the bridge's and the worker's batch item (de)serialisation,
+Ed25519 verify, the bridge's and the worker's inbox batch (de)serialisation,
 ``readings_ingest`` on pre-built batches (with and without verification, its
 time split by step), the out-of-order path, Celery enqueue per batch, and MQTT
 pass-through (publisher -> private Mosquitto -> subscriber) with a bare paho
@@ -62,25 +62,35 @@ def per_call_us(fn, items, repeat: int = 3) -> float:
 
 
 def pure_stages(payloads: list[bytes], public_keys: dict, topics: list[str]) -> dict:
+    from devices.inbox import batch_decode, batch_encode
     from devices.ingest import _public_key
-    from devices.tasks import decode_batch_message, encode_batch_message
     from devices.wire import decode_payload, parse_compact, verify_signature
 
     signed = [parse_compact(p) for p in payloads]
     keyed = [(s, _public_key(public_keys[s.kid])) for s in signed]
-    now = time.time()
-    items = [encode_batch_message(p, t, now) for p, t in zip(payloads, topics, strict=True)]
+    messages = incoming(payloads, topics)
+    encoded = batch_encode(messages)
     return {
         "parse_compact": per_call_us(parse_compact, payloads),
         "decode_payload": per_call_us(decode_payload, [s.payload for s in signed]),
         "parse_total": per_call_us(lambda p: decode_payload(parse_compact(p).payload), payloads),
         "ed25519_verify": per_call_us(lambda sk: verify_signature(sk[0], sk[1]), keyed),
-        "bridge_encode_batch_message": per_call_us(
-            lambda pt: encode_batch_message(pt[0], pt[1], now),
-            list(zip(payloads, topics, strict=True)),
-        ),
-        "worker_decode_batch_message": per_call_us(decode_batch_message, items),
+        "bridge_batch_encode": per_call_us(batch_encode, [messages]) / len(messages),
+        "worker_batch_decode": per_call_us(batch_decode, [encoded]) / len(messages),
     }
+
+
+def incoming(payloads: list[bytes], topics: list[str]) -> list:
+    """The messages as the bridge receives them."""
+    from datetime import UTC, datetime
+
+    from devices.ingest import SOURCE_MQTT, IncomingMessage
+
+    now = datetime.now(tz=UTC)
+    return [
+        IncomingMessage(payload=p, received_at=now, source=SOURCE_MQTT, topic=t)
+        for p, t in zip(payloads, topics, strict=True)
+    ]
 
 
 # --- readings_ingest -----------------------------------------------------------
@@ -121,11 +131,14 @@ def instrument() -> None:
     QuerySet.bulk_create, QuerySet.bulk_update = bulk_create, bulk_update
 
 
-def run_batches(batches: list[list[dict]], *, verify: bool = True) -> dict:
-    """Run ingest_batch_task's body in this process; µs per reading by step."""
+def run_batches(batches: list[list], *, verify: bool = True) -> dict:
+    """Keep each batch in the inbox (the bridge's step) and run ingest_batch_task's
+    body on it, in this process; µs per reading by step."""
     import devices.ingest as ingest
+    from devices.inbox import inbox_batch_add
     from devices.tasks import ingest_batch_task
 
+    keep = timed("bridge: inbox_batch_add", inbox_batch_add)
     real_verify = ingest.verify_signature
     if not verify:
         ingest.verify_signature = timed("verify_signature", lambda message, key: None)
@@ -134,7 +147,7 @@ def run_batches(batches: list[list[dict]], *, verify: bool = True) -> dict:
         count, accepted = sum(map(len, batches)), 0
         wall, cpu = time.perf_counter(), time.process_time()
         for batch in batches:
-            accepted += ingest_batch_task.run(batch)["accepted"]
+            accepted += ingest_batch_task.run(keep(messages=batch))["accepted"]
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     finally:
         ingest.verify_signature = real_verify
@@ -166,12 +179,9 @@ def run_batches(batches: list[list[dict]], *, verify: bool = True) -> dict:
 def build_batches(keys: dict, per_device: int, batch_size: int, seq_start: str, rng):
     import ingest_e2e
 
-    from devices.tasks import encode_batch_message
-
     total = per_device * len(keys)
     topics, payloads, _ = ingest_e2e.sign_all(keys, total, seq_start, rng)
-    now = time.time()
-    items = [encode_batch_message(p, t, now) for t, p in zip(topics, payloads, strict=True)]
+    items = incoming(payloads, topics)
     return [items[i : i + batch_size] for i in range(0, len(items), batch_size)]
 
 
@@ -217,52 +227,35 @@ def late_batches(batch_size: int, devices: int, rng) -> dict:
 
 
 def enqueue_cost(env: BenchEnv, batch_sizes: list[int], payloads, topics) -> dict:
-    from devices.tasks import encode_batch_message, ingest_batch_task
+    """The bridge's hand-off per batch: keep it in the inbox, queue its id."""
+    from devices.inbox import inbox_batch_submit
+    from devices.tasks import enqueue_ingest
 
-    now = time.time()
     out = {}
     for batch_size in batch_sizes:
-        items = [
-            encode_batch_message(p, t, now)
-            for p, t in zip(payloads[:batch_size], topics[:batch_size], strict=True)
-        ]
-        ingest_batch_task.apply_async(args=[items])  # connection
+        messages = incoming(payloads[:batch_size], topics[:batch_size])
+        inbox_batch_submit(messages=messages, enqueue=enqueue_ingest)  # connections
         rounds = 50
         started, cpu = time.perf_counter(), time.process_time()
         for _ in range(rounds):
-            ingest_batch_task.apply_async(args=[items])
+            inbox_batch_submit(messages=messages, enqueue=enqueue_ingest)
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
         out[f"batch={batch_size}"] = {
             "ms_per_batch": 1e3 * wall / rounds,
             "us_per_reading": 1e6 * wall / rounds / batch_size,
             "cpu_us_per_reading": 1e6 * cpu / rounds / batch_size,
-            "message_kb": len(json.dumps([[items], {}, {}])) / 1024,
+            "task_message_bytes": queued_message_size(env),
         }
-        out[f"batch={batch_size}"]["worker_side_decode_us_per_reading"] = celery_decode_us(
-            env, batch_size
-        )
         benchlib.flush_redis(env)
     return out
 
 
-def celery_decode_us(env: BenchEnv, batch_size: int) -> float:
-    """What a worker does to a queued message before the task runs: the Redis
-    transport's JSON envelope, the base64 body, then the JSON task arguments."""
-    import base64
-
+def queued_message_size(env: BenchEnv) -> int:
     client = benchlib.redis_client(env)
     try:
-        raw = client.lindex(env.queue, 0)
+        return len(client.lindex(env.queue, 0))
     finally:
         client.close()
-    rounds = 20
-    started = time.perf_counter()
-    for _ in range(rounds):
-        envelope = json.loads(raw)
-        body = base64.b64decode(envelope["body"])
-        args = json.loads(body)
-    assert len(args[0][0]) == batch_size
-    return 1e6 * (time.perf_counter() - started) / rounds / batch_size
 
 
 # --- what the DB step could cost -----------------------------------------------------
@@ -290,8 +283,7 @@ def reading_rows(prefix: str, devices: int, batch_size: int, batches: int, rng) 
     """Batches of unsaved Reading objects exactly as devices.ingest builds them."""
     import ingest_e2e
 
-    from devices.ingest import IncomingMessage, _Candidate, _reading_row
-    from devices.tasks import decode_batch_message
+    from devices.ingest import _Candidate, _reading_row
     from devices.wire import decode_payload, parse_compact
 
     keys = ingest_e2e.make_devices(prefix, devices)
@@ -299,8 +291,7 @@ def reading_rows(prefix: str, devices: int, batch_size: int, batches: int, rng) 
     out = []
     for batch in built[:batches]:
         rows = []
-        for index, item in enumerate(batch):
-            message: IncomingMessage = decode_batch_message(item)
+        for index, message in enumerate(batch):
             signed = parse_compact(message.payload)
             rows.append(
                 _reading_row(_Candidate(index, message, signed, decode_payload(signed.payload)))
@@ -523,7 +514,7 @@ def subscriber_main(mode: str, port: int, expected: int, batch_size: int) -> int
             session_expiry_s=0,
             batch_size=batch_size,
             max_delay_s=0.05,
-            enqueue=lambda batch: None,
+            submit=lambda messages: None,
         )
         bridge.connect()
         deadline = time.monotonic() + 300

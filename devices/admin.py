@@ -1,7 +1,8 @@
 from django.contrib import admin, messages
 
-from devices.models import Device, Reading, Rejection
+from devices.models import Device, IngestBatch, Reading, Rejection
 from devices.services import device_revoke
+from devices.tasks import enqueue_ingest
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -70,3 +71,18 @@ class RejectionAdmin(ReadOnlyAdmin):
     list_filter = ("reason", "security_event", "source")
     search_fields = ("device_id", "raw_sha256")
     date_hierarchy = "received_at"
+
+
+@admin.register(IngestBatch)
+class IngestBatchAdmin(ReadOnlyAdmin):
+    """Batches waiting for a worker: a growing list means workers are down or behind."""
+
+    list_display = ("id", "message_count", "received_at", "queued_at", "attempts")
+    exclude = ("data",)
+    actions = ["requeue"]
+
+    @admin.action(description="Queue selected batches for ingestion again")
+    def requeue(self, request, queryset) -> None:
+        for batch_id in queryset.values_list("id", flat=True):
+            enqueue_ingest(batch_id)
+        self.message_user(request, f"Queued {queryset.count()} batch(es).", messages.SUCCESS)
