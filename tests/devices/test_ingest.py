@@ -171,6 +171,20 @@ def test_late_reading_with_a_timestamp_outside_its_neighbours_is_rejected(device
     assert only_rejection().reason == "seq_not_increasing"
 
 
+def test_a_late_batch_judges_each_reading_by_its_own_device_neighbours(device):
+    # Two workers committed batch k+1 before batch k: all of batch k is late.
+    other = make_device()
+    ingest(device.signed(1), device.signed(4), other.signed(1), other.signed(4))
+    outcomes = ingest(
+        device.signed(2),
+        device.signed(3),
+        other.signed(2, ts=datetime(2026, 1, 6, tzinfo=UTC)),
+        other.signed(3),
+    )
+    assert [o.status for o in outcomes] == ["accepted", "accepted", "rejected", "accepted"]
+    assert outcomes[2].reason == "seq_not_increasing"
+
+
 def test_timestamp_too_far_in_the_future_is_rejected(device):
     ingest(device.signed(1, ts=timezone.now() + timedelta(hours=1)))
     assert only_rejection().reason == "future_timestamp"
