@@ -32,7 +32,7 @@ from devices.wire import (
     parse_compact,
     verify_signature,
 )
-from ledger.bulk import insert_returning_ids, update_by_key
+from ledger.bulk import binary_cursor, insert_returning_ids, update_by_key
 from ledger.services import entries_append
 
 logger = logging.getLogger(__name__)
@@ -269,10 +269,10 @@ def _existing_readings(candidates: list[_Candidate]) -> dict[tuple[str, int], tu
     if connection.vendor == "postgresql":
         # Exact (device, seq) pairs: "device IN (..) AND seq IN (..)" matches a
         # cross product that grows when the fleet's seq numbers differ.
-        with connection.cursor() as cursor:
+        with binary_cursor() as cursor:
             cursor.execute(
                 "SELECT r.device_id, r.seq, r.id, r.jws FROM devices_reading r"
-                " JOIN unnest(%s::varchar[], %s::bigint[]) AS w(device_id, seq)"
+                " JOIN unnest(%b::varchar[], %b::bigint[]) AS w(device_id, seq)"
                 " ON r.device_id = w.device_id AND r.seq = w.seq",
                 [[kid for kid, _ in wanted], [seq for _, seq in wanted]],
             )
@@ -329,10 +329,10 @@ def _stored_neighbours(late: list[tuple[str, int]]) -> dict[tuple[str, int], _Ne
         return {}
     if connection.vendor != "postgresql":
         return {key: _stored_neighbours_of(*key) for key in late}
-    with connection.cursor() as cursor:
+    with binary_cursor() as cursor:
         cursor.execute(
             "SELECT w.device_id, w.seq, b.seq, b.ts, a.seq, a.ts"
-            " FROM unnest(%s::varchar[], %s::bigint[]) AS w(device_id, seq)"
+            " FROM unnest(%b::varchar[], %b::bigint[]) AS w(device_id, seq)"
             " LEFT JOIN LATERAL (SELECT seq, ts FROM devices_reading r"
             "   WHERE r.device_id = w.device_id AND r.seq < w.seq"
             "   ORDER BY r.seq DESC LIMIT 1) b ON true"

@@ -15,12 +15,15 @@ import psycopg
 from django.db import connection, models
 
 
-def _server_side_cursor() -> psycopg.Cursor:
-    """A cursor that sends parameters apart from the query, in binary.
+def binary_cursor() -> psycopg.Cursor:
+    """A cursor that sends parameters apart from the query; ``%b`` ones in binary.
 
     Django's default client-side binding quotes every array element into the
-    SQL text, which costs more than the insert itself for a batch. It runs on
-    Django's own connection, so inside the caller's transaction.
+    SQL text, and psycopg's text format for arrays escapes each element with
+    a regular expression: both cost more than the insert itself for a batch
+    (binary arrays: 53-70 instead of 99-113 us of client CPU per reading for
+    ``readings_ingest`` without signature checks). It runs on Django's own
+    connection, so inside the caller's transaction.
     """
     connection.ensure_connection()
     return psycopg.Cursor(connection.connection)
@@ -44,7 +47,7 @@ def insert_returning_ids(
         )
         return [obj.pk for obj in objects]
     table = model._meta.db_table
-    with _server_side_cursor() as cursor:
+    with binary_cursor() as cursor:
         # Ids drawn from the table's sequence first: each row's id is then
         # known by position, whatever order the server inserts in.
         cursor.execute(
@@ -54,7 +57,7 @@ def insert_returning_ids(
         ids = [row[0] for row in cursor.fetchall()]
         columns = [("id", "bigint"), *_columns(model, names)]
         column_list = ", ".join(connection.ops.quote_name(column) for column, _ in columns)
-        arrays = ", ".join(f"%s::{db_type}[]" for _, db_type in columns)
+        arrays = ", ".join(f"%b::{db_type}[]" for _, db_type in columns)
         cursor.execute(
             f"INSERT INTO {connection.ops.quote_name(table)} ({column_list}) "
             f"SELECT * FROM unnest({arrays})",
@@ -76,7 +79,7 @@ def update_by_key(
     columns = [(pk.column, pk.db_type(connection)), *_columns(model, names)]
     table = connection.ops.quote_name(model._meta.db_table)
     quoted = [connection.ops.quote_name(column) for column, _ in columns]
-    arrays = ", ".join(f"%s::{db_type}[]" for _, db_type in columns)
+    arrays = ", ".join(f"%b::{db_type}[]" for _, db_type in columns)
     assignments = ", ".join(f"{column} = v.{column}" for column in quoted[1:])
     sql = (
         f"UPDATE {table} AS t SET {assignments} FROM unnest({arrays}) AS v({', '.join(quoted)}) "
@@ -85,5 +88,5 @@ def update_by_key(
     values = [[obj.pk for obj in objects]] + [
         [getattr(obj, model._meta.get_field(name).attname) for obj in objects] for name in names
     ]
-    with _server_side_cursor() as cursor:
+    with binary_cursor() as cursor:
         cursor.execute(sql, values)
