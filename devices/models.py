@@ -68,6 +68,10 @@ class DeviceKey(models.Model):
         related_name="+",
         help_text="The registration or rotation entry that made this key the device's",
     )
+    requested_by_previous_key = models.BooleanField(
+        default=False,
+        help_text="The rotation entry carries a request signed by the previous key",
+    )
     retired_at = models.DateTimeField(null=True, blank=True)
     retired_entry = models.OneToOneField(
         "ledger.Entry",

@@ -175,6 +175,7 @@ def device_key_rotate(
             fingerprint=fingerprint(public_key),
             valid_from=at,
             valid_from_entry=entry,
+            requested_by_previous_key=request is not None,
         )
 
 

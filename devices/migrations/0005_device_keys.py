@@ -59,6 +59,7 @@ class Migration(migrations.Migration):
                 ('public_key', models.BinaryField(help_text='Raw 32-byte Ed25519 public key', max_length=32)),
                 ('fingerprint', models.CharField(help_text='Hex SHA-256 of the raw key', max_length=64)),
                 ('valid_from', models.DateTimeField()),
+                ('requested_by_previous_key', models.BooleanField(default=False, help_text='The rotation entry carries a request signed by the previous key')),
                 ('retired_at', models.DateTimeField(blank=True, null=True)),
                 ('device', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='keys', to='devices.device')),
                 ('retired_entry', models.OneToOneField(blank=True, help_text='The rotation entry that replaced this key', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ledger.entry')),
