@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from devices.keys import key_window_problem
 from devices.models import Device, DeviceKey, Reading, Rejection
 from devices.wire import (
     ReadingPayload,
@@ -192,7 +193,7 @@ def _check_unlocked(
         raise WireError("revoked_device", f"device {signed.kid} is revoked")
     key = _verifying_key(signed, device["keys"])
     reading = decode_payload(signed.payload)
-    problem = _key_window_problem(signed.kid, key, reading.ts)
+    problem = key_window_problem(signed.kid, key.number, key.valid_from, key.retired_at, reading.ts)
     if problem:
         raise WireError("bad_signature", problem)
     if reading.device != signed.kid:
@@ -227,25 +228,6 @@ def _verifying_key(signed: SignedMessage, keys: list[_Key]) -> _Key:
         if len(keys) > 1
         else f"signature does not verify with {signed.kid}'s key",
     )
-
-
-def _key_window_problem(kid: str, key: _Key, ts: datetime) -> str:
-    """Why ``key`` may not vouch for a reading signed at ``ts``, or ''.
-
-    A key speaks for the device from its rotation until the next one; key #1
-    from any time (a logger may record before it is registered).
-    """
-    if key.retired_at is not None and ts >= key.retired_at:
-        return (
-            f"signed with key #{key.number} of {kid}, which was retired at "
-            f"{key.retired_at.isoformat()}; the reading's ts {ts.isoformat()} is not before that"
-        )
-    if key.number > 1 and ts < key.valid_from:
-        return (
-            f"signed with key #{key.number} of {kid}, valid from "
-            f"{key.valid_from.isoformat()}; the reading's ts {ts.isoformat()} is earlier"
-        )
-    return ""
 
 
 def _store(
@@ -368,8 +350,10 @@ def _classify(
     if device.status == Device.Status.REVOKED:
         return Outcome("rejected", "revoked_device", f"device {kid} is revoked", kid, seq)
     if candidate.key.id in retired:
-        key = replace(candidate.key, retired_at=retired[candidate.key.id])
-        problem = _key_window_problem(kid, key, candidate.reading.ts)
+        key = candidate.key
+        problem = key_window_problem(
+            kid, key.number, key.valid_from, retired[key.id], candidate.reading.ts
+        )
         if problem:
             return Outcome("rejected", "bad_signature", problem, kid, seq)
     stored = existing.get((kid, seq))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from datetime import datetime
 from pathlib import Path
 
 import orjson
@@ -133,3 +134,24 @@ def rotation_request_check(
         raise KeyFormatError(f"the rotation request is not about {device_id}")
     if claims.get("public_key") != b64url_encode(new_public):
         raise KeyFormatError("the rotation request asks for another key than the one given")
+
+
+def key_window_problem(
+    device_id: str, number: int, valid_from: datetime, retired_at: datetime | None, ts: datetime
+) -> str:
+    """Why key #``number`` may not vouch for a reading signed at ``ts``, or ''.
+
+    A key speaks for the device from its rotation until the next one; key #1
+    from any time (a logger may record before it is registered).
+    """
+    if retired_at is not None and ts >= retired_at:
+        return (
+            f"signed with key #{number} of {device_id}, which was retired at "
+            f"{retired_at.isoformat()}; the reading's ts {ts.isoformat()} is not before that"
+        )
+    if number > 1 and ts < valid_from:
+        return (
+            f"signed with key #{number} of {device_id}, valid from "
+            f"{valid_from.isoformat()}; the reading's ts {ts.isoformat()} is earlier"
+        )
+    return ""

@@ -22,6 +22,7 @@ from devices.models import Device, DeviceKey, Reading, Rejection
 from devices.services import DeviceError, device_key_rotate, device_revoke
 from devices.wire import b64url_encode
 from ledger.platform_entries import platform_entry_open, platform_public_key, platform_timestamp
+from ledger.services import log_seal
 
 pytestmark = pytest.mark.django_db
 
@@ -253,3 +254,67 @@ def test_command_explains_a_request_that_is_not_a_jws(tmp_path, device):
         call_command(
             "rotate_device_key", device.id, "--public-key", key_file, "--request", request_file
         )
+
+
+# --------------------------------------------------------------------------- verify_ledger
+
+
+@pytest.fixture
+def rotated_log(device):
+    """Readings 1-3 by key #1, a rotation, a late key #1 reading (4), readings 5-6 by key #2."""
+    old = device.rotate()
+    first, second = device.keys
+    before = first.retired_at - timedelta(hours=1)
+    tokens = [device.signed(seq, key=old, ts=before + timedelta(minutes=seq)) for seq in (1, 2, 3)]
+    tokens.append(device.signed(4, key=old, ts=first.retired_at - timedelta(seconds=1)))
+    tokens += [device.signed(seq, ts=soon_after(second.valid_from, seq)) for seq in (5, 6)]
+    assert [o.status for o in ingest(*tokens)] == ["accepted"] * 6
+    log_seal()
+    return device
+
+
+def verify_ledger_failure() -> str:
+    with pytest.raises(CommandError) as error:
+        call_command("verify_ledger")
+    return str(error.value)
+
+
+def test_a_log_with_a_rotation_verifies(rotated_log, capsys):
+    call_command("verify_ledger")
+    assert "8 entries" in capsys.readouterr().out
+
+
+def test_verify_ledger_finds_a_key_row_changed_at_the_entry_that_logged_the_key(rotated_log):
+    first = rotated_log.keys[0]
+    DeviceKey.objects.filter(pk=first.pk).update(
+        public_key=raw_public_key(Ed25519PrivateKey.generate())
+    )
+    registration = rotated_log.device.registration_entry.index
+    assert f"entry {registration}: device {rotated_log.id}'s stored key is not the registered" in (
+        verify_ledger_failure()
+    )
+
+
+def test_verify_ledger_finds_a_retirement_moved_after_readings_it_would_reject(rotated_log):
+    first = rotated_log.keys[0]
+    DeviceKey.objects.filter(pk=first.pk).update(retired_at=first.retired_at - timedelta(hours=2))
+    message = verify_ledger_failure()
+    assert f"entry {first.retired_entry.index}:" in message
+    assert "retirement is not the new key's start" in message
+
+
+def test_verify_ledger_finds_a_reading_attributed_to_another_key(rotated_log):
+    first = rotated_log.keys[0]
+    Reading.objects.filter(seq=5).update(signing_key=first)
+    index = Reading.objects.get(seq=5).ledger_entry.index
+    assert f"entry {index}: device signature or payload invalid (key #1 of" in (
+        verify_ledger_failure()
+    )
+
+
+def test_verify_ledger_finds_a_key_history_that_differs_from_the_rotation_entry(rotated_log):
+    second = rotated_log.keys[1]
+    DeviceKey.objects.filter(pk=second.pk).update(valid_from=second.valid_from - timedelta(days=1))
+    message = verify_ledger_failure()
+    assert f"entry {second.valid_from_entry.index}: the key history of {rotated_log.id}" in message
+    assert "at logged" in message
