@@ -1,5 +1,6 @@
 """Device key rotation: the logged entry, the key history, and which key verifies what."""
 
+import base64
 from datetime import timedelta
 
 import orjson
@@ -20,9 +21,13 @@ from devices.keys import (
 )
 from devices.models import Device, DeviceKey, Reading, Rejection
 from devices.services import DeviceError, device_key_rotate, device_revoke
-from devices.wire import b64url_encode
+from devices.wire import b64url_decode, b64url_encode
+from ledger.evidence import evidence_bundle
+from ledger.log_key import log_vkey
+from ledger.merkle import leaf_hash
 from ledger.platform_entries import platform_entry_open, platform_public_key, platform_timestamp
 from ledger.services import log_seal
+from ledger.verify import verify_bundle
 
 pytestmark = pytest.mark.django_db
 
@@ -318,3 +323,78 @@ def test_verify_ledger_finds_a_key_history_that_differs_from_the_rotation_entry(
     message = verify_ledger_failure()
     assert f"entry {second.valid_from_entry.index}: the key history of {rotated_log.id}" in message
     assert "at logged" in message
+
+
+# --------------------------------------------------------------------------- evidence
+
+
+def entry_index(seq: int) -> int:
+    return Reading.objects.get(seq=seq).ledger_entry.index
+
+
+def reverified(bundle: dict):
+    return verify_bundle(bundle, log_vkey=log_vkey())
+
+
+def test_bundle_of_a_post_rotation_reading_carries_the_key_chain_and_verifies(rotated_log):
+    first, second = rotated_log.keys
+    rotation = second.valid_from_entry.index
+    bundle = evidence_bundle([entry_index(5)])
+    (key,) = bundle["keys"]
+    assert (key["number"], key["registered_in"], key["rotated_in"], key["retired_in"]) == (
+        2,
+        first.valid_from_entry.index,
+        [rotation],
+        None,
+    )
+    assert key["key_sha256"] == second.fingerprint
+    assert {e["index"] for e in bundle["entries"]} == {
+        first.valid_from_entry.index,
+        rotation,
+        entry_index(5),
+    }
+    report = reverified(bundle)
+    assert report.verified, report.render()
+    assert (
+        f"key #2 of device {rotated_log.id} (SHA-256 {second.fingerprint}), rotated in at log "
+        f"index {rotation}, signed the reading"
+    ) in report.render()
+
+
+def test_bundle_of_a_late_old_key_reading_shows_it_was_signed_before_the_retirement(
+    rotated_log,
+):
+    first = rotated_log.keys[0]
+    bundle = evidence_bundle([entry_index(4)])
+    (key,) = bundle["keys"]
+    assert (key["number"], key["retired_in"]) == (1, first.retired_entry.index)
+    report = reverified(bundle)
+    assert report.verified, report.render()
+    assert f"retired in entry {first.retired_entry.index}" in report.render()
+
+
+def test_a_tampered_rotation_entry_in_a_bundle_fails_offline(rotated_log):
+    second = rotated_log.keys[1]
+    rotation = second.valid_from_entry.index
+    bundle = evidence_bundle([entry_index(5)])
+    item = next(e for e in bundle["entries"] if e["index"] == rotation)
+    token = base64.b64decode(item["data"])
+    header, payload, signature = token.split(b".")
+    claims = orjson.loads(b64url_decode(payload))
+    claims["previous_key_sha256"] = "0" * 64
+    forged = b".".join([header, b64url_encode(orjson.dumps(claims)).encode(), signature])
+    item["data"] = base64.b64encode(forged).decode()
+    item["leaf_hash"] = base64.b64encode(leaf_hash(forged)).decode()
+    report = reverified(bundle)
+    assert not report.verified
+    assert f"entry {rotation} is NOT proven included" in report.render()
+    assert f"cannot trust {rotated_log.id}'s key" in report.render()
+
+
+def test_a_bundle_that_passes_a_rotated_key_off_as_the_registered_one_fails(rotated_log):
+    bundle = evidence_bundle([entry_index(5)])
+    (key,) = bundle["keys"]
+    key["number"], key["rotated_in"] = 1, []
+    report = reverified(bundle)
+    assert not report.verified
+    assert "registers another key" in report.render()
