@@ -398,3 +398,31 @@ def test_a_bundle_that_passes_a_rotated_key_off_as_the_registered_one_fails(rota
     report = reverified(bundle)
     assert not report.verified
     assert "registers another key" in report.render()
+
+
+# --------------------------------------------------------------------------- REST and admin
+
+
+def test_device_api_shows_the_key_history_and_current_fingerprint(admin_client, rotated_log):
+    first, second = rotated_log.keys
+    device = admin_client.get(f"/api/v1/devices/{rotated_log.id}/").json()
+    assert device["key_sha256"] == second.fingerprint
+    assert [(k["number"], k["key_sha256"]) for k in device["keys"]] == [
+        (1, first.fingerprint),
+        (2, second.fingerprint),
+    ]
+    assert device["keys"][0]["retired_index"] == device["keys"][1]["valid_from_index"]
+
+
+def test_readings_api_names_the_key_that_signed_each_reading(admin_client, rotated_log):
+    readings = admin_client.get("/api/v1/readings/", {"device": rotated_log.id}).json()
+    assert {r["seq"]: r["key_number"] for r in readings["results"]} == {
+        1: 1, 2: 1, 3: 1, 4: 1, 5: 2, 6: 2,
+    }  # fmt: skip
+
+
+def test_admin_device_page_lists_the_key_history(admin_client, rotated_log):
+    page = admin_client.get(f"/admin/devices/device/{rotated_log.id}/change/")
+    assert page.status_code == 200
+    for key in rotated_log.keys:
+        assert key.fingerprint in page.content.decode()
