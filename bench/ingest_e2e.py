@@ -110,12 +110,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def make_devices(prefix: str, count: int):
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from django.utils import timezone
 
-    from devices.keys import raw_public_key
-    from devices.models import Device
+    from devices.keys import fingerprint, raw_public_key
+    from devices.models import Device, DeviceKey
 
     keys = {f"{prefix}-{i:05d}": Ed25519PrivateKey.generate() for i in range(count)}
-    Device.objects.bulk_create(
+    devices = Device.objects.bulk_create(
         [
             Device(
                 id=device_id,
@@ -124,6 +125,19 @@ def make_devices(prefix: str, count: int):
                 vehicle=f"{prefix}-truck-{i // 4:04d}",
             )
             for i, (device_id, key) in enumerate(keys.items())
+        ]
+    )
+    # Ingest verifies against the key history: each device's key is its key #1.
+    DeviceKey.objects.bulk_create(
+        [
+            DeviceKey(
+                device=device,
+                number=1,
+                public_key=device.public_key,
+                fingerprint=fingerprint(device.public_key),
+                valid_from=timezone.now(),
+            )
+            for device in devices
         ]
     )
     return keys

@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 
-from devices.models import Device, IngestBatch, Reading, Rejection
+from devices.models import Device, DeviceKey, IngestBatch, Reading, Rejection
 from devices.services import device_revoke
 from devices.tasks import enqueue_ingest
 
@@ -18,8 +18,30 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class DeviceKeyInline(admin.TabularInline):
+    """The key history; keys change only by rotate_device_key, which logs them."""
+
+    model = DeviceKey
+    fields = (
+        "number",
+        "fingerprint",
+        "valid_from",
+        "valid_from_entry",
+        "requested_by_previous_key",
+        "retired_at",
+        "retired_entry",
+    )
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Device)
 class DeviceAdmin(admin.ModelAdmin):
+    inlines = [DeviceKeyInline]
     list_display = ("id", "vehicle", "kind", "status", "last_seq", "last_seen", "key_fingerprint")
     list_filter = ("status", "kind")
     search_fields = ("id", "vehicle")
@@ -49,11 +71,13 @@ class DeviceAdmin(admin.ModelAdmin):
 
 @admin.register(Reading)
 class ReadingAdmin(ReadOnlyAdmin):
-    list_display = ("device", "seq", "ts", "temp_c", "door_open", "reefer_on", "received_at")
+    list_display = (
+        "device", "seq", "ts", "temp_c", "door_open", "reefer_on", "received_at", "signing_key",
+    )  # fmt: skip
     list_filter = ("device__vehicle",)
     search_fields = ("device__id",)
     date_hierarchy = "ts"
-    list_select_related = ("device",)
+    list_select_related = ("device", "signing_key")
     show_full_result_count = False
 
 

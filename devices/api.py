@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import orjson
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework import status
@@ -14,8 +15,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from devices.ingest import SOURCE_HTTP, IncomingMessage, readings_ingest
-from devices.models import Reading
-from devices.serializers import ReadingSerializer
+from devices.models import Device, DeviceKey, Reading
+from devices.serializers import DeviceSerializer, ReadingSerializer
 
 MAX_MESSAGES_PER_REQUEST = 1000
 
@@ -104,7 +105,9 @@ class ReadingList(ListAPIView):
     serializer_class = ReadingSerializer
 
     def get_queryset(self):
-        readings = Reading.objects.select_related("ledger_entry").order_by("-ts", "-id")
+        readings = Reading.objects.select_related("ledger_entry", "signing_key").order_by(
+            "-ts", "-id"
+        )
         params = self.request.query_params
         if "device" in params:
             readings = readings.filter(device_id=params["device"])
@@ -119,4 +122,32 @@ class ReadingList(ListAPIView):
 
 class ReadingDetail(RetrieveAPIView):
     serializer_class = ReadingSerializer
-    queryset = Reading.objects.select_related("ledger_entry")
+    queryset = Reading.objects.select_related("ledger_entry", "signing_key")
+
+
+def _devices():
+    return Device.objects.prefetch_related(
+        Prefetch(
+            "keys",
+            DeviceKey.objects.select_related("valid_from_entry", "retired_entry").order_by(
+                "number"
+            ),
+        )
+    )
+
+
+class DeviceList(ListAPIView):
+    """Devices with their key history; filter with ``vehicle``."""
+
+    serializer_class = DeviceSerializer
+
+    def get_queryset(self):
+        devices = _devices()
+        if "vehicle" in self.request.query_params:
+            devices = devices.filter(vehicle=self.request.query_params["vehicle"])
+        return devices
+
+
+class DeviceDetail(RetrieveAPIView):
+    serializer_class = DeviceSerializer
+    queryset = _devices()

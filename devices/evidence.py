@@ -5,27 +5,60 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from devices.models import Device, Reading
+from django.db.models import Q
+
+from devices.models import Device, DeviceKey, Reading
 from ledger.checkers import EntryRow
 from ledger.evidence import EvidenceContext, EvidenceError, SignerKey
 from ledger.jws import JwsError, parse_compact
 
 
 def reading_context(rows: list[EntryRow]) -> EvidenceContext:
-    """The key of the device that signed each reading, and where it was registered."""
-    kids = set()
-    for row in rows:
-        try:
-            kids.add(parse_compact(row.data).kid)
-        except JwsError:
-            continue
-    devices = Device.objects.filter(pk__in=kids).values_list(
-        "id", "public_key", "registration_entry__index", "revocation_entry__index"
+    """The key that verified each reading at ingest, and the entries that made it the
+    device's: its registration, the rotations up to it, its retirement, a revocation."""
+    stored = dict(
+        Reading.objects.filter(ledger_entry_id__in=[row.entry_id for row in rows]).values_list(
+            "ledger_entry_id", "signing_key_id"
+        )
     )
+    # An entry with no stored reading (verify_ledger reports it) gets every key
+    # of the device it names; its signature shows which one, if any, signed it.
+    unstored = set()
+    for row in rows:
+        if row.entry_id not in stored:
+            try:
+                unstored.add(parse_compact(row.data).kid)
+            except JwsError:
+                continue
+    keys = list(
+        DeviceKey.objects.filter(Q(pk__in=set(stored.values())) | Q(device_id__in=unstored)).values(
+            "device_id",
+            "number",
+            "public_key",
+            "retired_entry__index",
+            "device__registration_entry__index",
+            "device__revocation_entry__index",
+        )
+    )
+    rotations: dict[str, dict[int, int | None]] = {}
+    for device_id, number, index in DeviceKey.objects.filter(
+        device_id__in={key["device_id"] for key in keys}, number__gt=1
+    ).values_list("device_id", "number", "valid_from_entry__index"):
+        rotations.setdefault(device_id, {})[number] = index
     return EvidenceContext(
         keys=tuple(
-            SignerKey(kid, bytes(key), registered, revoked)
-            for kid, key, registered, revoked in devices
+            SignerKey(
+                key["device_id"],
+                bytes(key["public_key"]),
+                key["device__registration_entry__index"],
+                key["device__revocation_entry__index"],
+                number=key["number"],
+                rotated_in=tuple(
+                    rotations[key["device_id"]][n] for n in range(2, key["number"] + 1)
+                ),
+                retired_in=key["retired_entry__index"],
+            )
+            for key in keys
         )
     )
 

@@ -22,7 +22,8 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from devices.models import Device, Reading, Rejection
+from devices.keys import key_window_problem
+from devices.models import Device, DeviceKey, Reading, Rejection
 from devices.wire import (
     ReadingPayload,
     SignedMessage,
@@ -44,7 +45,7 @@ OPTIONAL_CHANNELS = (
     "battery_pct",
 )  # fmt: skip
 READING_COLUMNS = (
-    "device", "seq", "ts", "received_at", "temp_c", *OPTIONAL_CHANNELS, "jws",
+    "device", "seq", "ts", "received_at", "temp_c", *OPTIONAL_CHANNELS, "jws", "signing_key",
     "stored_at", "ledger_entry",
 )  # fmt: skip
 SOURCE_MQTT = "mqtt"
@@ -82,6 +83,17 @@ class IngestReport:
         return Counter(o.reason for o in self.outcomes if o.status != "accepted")
 
 
+@dataclass(frozen=True)
+class _Key:
+    """One row of a device's key history, as ingest needs it."""
+
+    id: int
+    number: int
+    public_key: bytes
+    valid_from: datetime
+    retired_at: datetime | None
+
+
 @dataclass
 class _Candidate:
     """A message that passed every check that needs no lock."""
@@ -90,6 +102,7 @@ class _Candidate:
     message: IncomingMessage
     signed: SignedMessage
     reading: ReadingPayload
+    key: _Key
 
     @property
     def token(self) -> bytes:
@@ -121,10 +134,26 @@ def readings_ingest(
             outcomes[index] = Outcome("rejected", error.reason, error.detail)
 
     kids = {signed.kid for _, signed in signed_messages}
-    devices = {
-        row["id"]: row
-        for row in Device.objects.filter(pk__in=kids).values("id", "public_key", "status")
-    }
+    # One query for the batch: every key each device ever had, current first,
+    # so late readings signed before a rotation still find their key.
+    devices: dict[str, dict] = {}
+    for row in (
+        DeviceKey.objects.filter(device_id__in=kids)
+        .order_by("device_id", "-number")
+        .values(
+            "device_id", "device__status", "id", "number", "public_key", "valid_from", "retired_at"
+        )
+    ):
+        device = devices.setdefault(row["device_id"], {"status": row["device__status"], "keys": []})
+        device["keys"].append(
+            _Key(
+                row["id"],
+                row["number"],
+                bytes(row["public_key"]),
+                row["valid_from"],
+                row["retired_at"],
+            )
+        )
     latest_allowed = timezone.now() + timedelta(seconds=settings.INGEST_MAX_FUTURE_SKEW_S)
     candidates: list[_Candidate] = []
     for index, signed in signed_messages:
@@ -134,7 +163,7 @@ def readings_ingest(
                     index,
                     messages[index],
                     signed,
-                    _check_unlocked(messages[index], signed, devices, latest_allowed),
+                    *_check_unlocked(messages[index], signed, devices, latest_allowed),
                 )
             )
         except WireError as error:
@@ -160,14 +189,17 @@ def readings_ingest(
 
 def _check_unlocked(
     message: IncomingMessage, signed: SignedMessage, devices: dict, latest_allowed: datetime
-) -> ReadingPayload:
+) -> tuple[ReadingPayload, _Key]:
     device = devices.get(signed.kid)
     if device is None:
         raise WireError("unknown_device", f"no device registered as {signed.kid}")
     if device["status"] == Device.Status.REVOKED:
         raise WireError("revoked_device", f"device {signed.kid} is revoked")
-    verify_signature(signed, _public_key(bytes(device["public_key"])))
+    key = _verifying_key(signed, device["keys"])
     reading = decode_payload(signed.payload)
+    problem = key_window_problem(signed.kid, key.number, key.valid_from, key.retired_at, reading.ts)
+    if problem:
+        raise WireError("bad_signature", problem)
     if reading.device != signed.kid:
         raise WireError(
             "device_mismatch", f"payload device {reading.device} is not kid {signed.kid}"
@@ -180,7 +212,26 @@ def _check_unlocked(
             f"ts {reading.ts.isoformat()} is more than "
             f"{settings.INGEST_MAX_FUTURE_SKEW_S:.0f} s ahead of the platform clock",
         )
-    return reading
+    return reading, key
+
+
+def _verifying_key(signed: SignedMessage, keys: list[_Key]) -> _Key:
+    """The key of the device's history whose signature verifies, current key first.
+
+    Only readings signed with a retired key (or forged ones) cost a second verify.
+    """
+    for key in keys:
+        try:
+            verify_signature(signed, _public_key(key.public_key))
+        except WireError:
+            continue
+        return key
+    raise WireError(
+        "bad_signature",
+        f"signature does not verify with any of {signed.kid}'s keys"
+        if len(keys) > 1
+        else f"signature does not verify with {signed.kid}'s key",
+    )
 
 
 def _store(
@@ -212,6 +263,7 @@ def _store(
                 and c.reading.seq <= locked[c.signed.kid].last_seq
             ]
         )
+        retired = _keys_retired_meanwhile(candidates, locked)
         new_readings: list[tuple] = []
         accepted_candidates: list[_Candidate] = []
         conflicts: dict[int, int] = {}
@@ -223,7 +275,9 @@ def _store(
             device = locked[device_id]
             in_batch: dict[int, bytes] = {}
             for candidate in device_candidates:
-                outcome = _classify(candidate, device, existing, neighbours, in_batch, conflicts)
+                outcome = _classify(
+                    candidate, device, existing, neighbours, retired, in_batch, conflicts
+                )
                 if outcome is not None:
                     outcomes[candidate.index] = outcome
                     continue
@@ -284,11 +338,28 @@ def _existing_readings(candidates: list[_Candidate]) -> dict[tuple[str, int], tu
     return {(d, s): (pk, bytes(jws)) for d, s, pk, jws in rows if (d, s) in wanted}
 
 
+def _keys_retired_meanwhile(
+    candidates: list[_Candidate], locked: dict[str, Device]
+) -> dict[int, datetime]:
+    """Retirement times of keys that were current when checked, but that a
+    rotation committed since replaced (seen under the device lock); usually
+    none, and then no query."""
+    stale = {
+        c.key.id
+        for c in candidates
+        if c.key.retired_at is None and bytes(locked[c.signed.kid].public_key) != c.key.public_key
+    }
+    if not stale:
+        return {}
+    return dict(DeviceKey.objects.filter(pk__in=stale).values_list("id", "retired_at"))
+
+
 def _classify(
     candidate: _Candidate,
     device: Device,
     existing: dict[tuple[str, int], tuple[int, bytes]],
     neighbours: dict[tuple[str, int], _Neighbours],
+    retired: dict[int, datetime],
     in_batch: dict[int, bytes],
     conflicts: dict[int, int],
 ) -> Outcome | None:
@@ -296,6 +367,13 @@ def _classify(
     kid, seq = candidate.signed.kid, candidate.reading.seq
     if device.status == Device.Status.REVOKED:
         return Outcome("rejected", "revoked_device", f"device {kid} is revoked", kid, seq)
+    if candidate.key.id in retired:
+        key = candidate.key
+        problem = key_window_problem(
+            kid, key.number, key.valid_from, retired[key.id], candidate.reading.ts
+        )
+        if problem:
+            return Outcome("rejected", "bad_signature", problem, kid, seq)
     stored = existing.get((kid, seq))
     earlier_bytes = stored[1] if stored else in_batch.get(seq)
     if earlier_bytes is not None:
@@ -401,6 +479,7 @@ def _reading_row(candidate: _Candidate) -> tuple:
         reading.temp_c,
         *(getattr(reading, name) for name in OPTIONAL_CHANNELS),
         candidate.token,
+        candidate.key.id,
     )
 
 

@@ -15,7 +15,10 @@ class Device(models.Model):
         REVOKED = "revoked", "Revoked"
 
     id = models.CharField(primary_key=True, max_length=64)
-    public_key = models.BinaryField(max_length=32, help_text="Raw 32-byte Ed25519 public key")
+    public_key = models.BinaryField(
+        max_length=32,
+        help_text="The current raw 32-byte Ed25519 public key (history and proofs: DeviceKey)",
+    )
     kind = models.CharField(max_length=32, choices=Kind.choices)
     vehicle = models.CharField(max_length=64, db_index=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
@@ -43,6 +46,57 @@ class Device(models.Model):
         return fingerprint(bytes(self.public_key))
 
 
+class DeviceKey(models.Model):
+    """One key of a device's history: key #1 from its registration, #n+1 from a rotation.
+
+    A key verifies readings whose signed ``ts`` lies in ``[valid_from, retired_at)``;
+    key #1 has no lower bound (a logger may record before it is registered).
+    ``Device.public_key`` is kept equal to the current key, under the device's
+    row lock, so that ingest notices a rotation that commits while it works.
+    """
+
+    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="keys")
+    number = models.PositiveIntegerField(help_text="1 for the registered key, +1 per rotation")
+    public_key = models.BinaryField(max_length=32, help_text="Raw 32-byte Ed25519 public key")
+    fingerprint = models.CharField(max_length=64, help_text="Hex SHA-256 of the raw key")
+    valid_from = models.DateTimeField()
+    valid_from_entry = models.OneToOneField(
+        "ledger.Entry",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The registration or rotation entry that made this key the device's",
+    )
+    requested_by_previous_key = models.BooleanField(
+        default=False,
+        help_text="The rotation entry carries a request signed by the previous key",
+    )
+    retired_at = models.DateTimeField(null=True, blank=True)
+    retired_entry = models.OneToOneField(
+        "ledger.Entry",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The rotation entry that replaced this key",
+    )
+
+    class Meta:
+        ordering = ["device", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["device", "number"], name="device_key_unique_number"),
+            models.UniqueConstraint(
+                fields=["device"],
+                condition=models.Q(retired_at__isnull=True),
+                name="device_key_one_current",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.device_id} key #{self.number}"
+
+
 class Reading(models.Model):
     device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="readings")
     seq = models.BigIntegerField()
@@ -59,6 +113,12 @@ class Reading(models.Model):
     setpoint_c = models.FloatField(null=True, blank=True)
     battery_pct = models.FloatField(null=True, blank=True)
     jws = models.BinaryField(help_text="The exact compact JWS bytes the device signed")
+    signing_key = models.ForeignKey(
+        DeviceKey,
+        on_delete=models.PROTECT,
+        related_name="readings",
+        help_text="The key of the device's history whose signature verified at ingest",
+    )
     ledger_entry = models.OneToOneField(
         "ledger.Entry", null=True, blank=True, on_delete=models.PROTECT, related_name="reading"
     )

@@ -1,19 +1,29 @@
-"""Device lifecycle: registration, provisioning, revocation."""
+"""Device lifecycle: registration, provisioning, key rotation, revocation."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from django.db import transaction
 from django.utils import timezone
 
-from devices.keys import fingerprint, generate_private_key, raw_public_key, write_private_key
-from devices.models import Device
+from devices.keys import (
+    fingerprint,
+    generate_private_key,
+    load_private_key,
+    raw_public_key,
+    rotation_request_check,
+    rotation_request_sign,
+    write_private_key,
+)
+from devices.models import Device, DeviceKey
 from devices.wire import DEVICE_ID_PATTERN, b64url_encode
 from ledger.platform_entries import platform_entry_sign
 from ledger.services import entry_append
 
 DEVICE_REGISTERED = "device.registered"
+DEVICE_KEY_ROTATED = "device.key-rotated"
 DEVICE_REVOKED = "device.revoked"
 
 
@@ -56,13 +66,22 @@ def device_register(*, device_id: str, public_key: bytes, kind: str, vehicle: st
             ),
             kind=DEVICE_REGISTERED,
         )
-        return Device.objects.create(
+        device = Device.objects.create(
             id=device_id,
             public_key=public_key,
             kind=kind,
             vehicle=vehicle,
             registration_entry=entry,
         )
+        DeviceKey.objects.create(
+            device=device,
+            number=1,
+            public_key=public_key,
+            fingerprint=fingerprint(public_key),
+            valid_from=device.registered_at,
+            valid_from_entry=entry,
+        )
+        return device
 
 
 def device_key_path(key_dir: Path, device_id: str) -> Path:
@@ -86,6 +105,100 @@ def device_provision(*, device_id: str, kind: str, vehicle: str, key_dir: Path) 
         )
         write_private_key(path, private_key)
     return path
+
+
+def device_key_rotate(
+    *, device_id: str, public_key: bytes, request: bytes | None = None
+) -> DeviceKey:
+    """Replace a device's key with ``public_key``; the new key's history row.
+
+    ``request`` is the device's proof of possession: a rotation request
+    signed by its current key (``devices.keys.rotation_request_sign``). It is
+    checked and logged in the entry; without it the entry says that only the
+    platform vouches for the new key (a device whose key is lost can still be
+    rotated, visibly). The old key keeps verifying readings whose signed ts
+    is before the rotation: store-and-forward readings delivered late.
+    """
+    if len(public_key) != 32:
+        raise DeviceError("an Ed25519 public key is 32 bytes")
+    with transaction.atomic():
+        # The device's row lock orders this against ingest, which re-reads the
+        # current key under the same lock (see devices.ingest).
+        device = Device.objects.select_for_update().filter(pk=device_id).first()
+        if device is None:
+            raise DeviceError(f"no device {device_id}")
+        if device.status == Device.Status.REVOKED:
+            raise DeviceError(
+                f"device {device_id} is revoked; a revoked device gets no new key "
+                "(register the replacement under a new device id)"
+            )
+        keys = list(DeviceKey.objects.filter(device=device).order_by("number"))
+        current = keys[-1]
+        reused = next((key for key in keys if bytes(key.public_key) == public_key), None)
+        if reused is not None:
+            # A key that comes back would make its old and new readings indistinguishable.
+            raise DeviceError(
+                f"that key (SHA-256 {fingerprint(public_key)}) was already key "
+                f"#{reused.number} of {device_id}; a rotation needs a new key"
+            )
+        if request is not None:
+            rotation_request_check(
+                request,
+                device_id=device_id,
+                current_public=bytes(current.public_key),
+                new_public=public_key,
+            )
+        at = datetime.now(UTC)
+        claims = {
+            "device": device_id,
+            "key_number": current.number + 1,
+            "public_key": b64url_encode(public_key),
+            "key_sha256": fingerprint(public_key),
+            "previous_key_number": current.number,
+            "previous_key_sha256": current.fingerprint,
+        }
+        if request is not None:
+            claims["request"] = request.strip().decode("ascii")
+        entry = entry_append(
+            data=platform_entry_sign(kind=DEVICE_KEY_ROTATED, claims=claims, at=at),
+            kind=DEVICE_KEY_ROTATED,
+        )
+        current.retired_at = at
+        current.retired_entry = entry
+        current.save(update_fields=["retired_at", "retired_entry"])
+        device.public_key = public_key
+        device.save(update_fields=["public_key"])
+        return DeviceKey.objects.create(
+            device=device,
+            number=current.number + 1,
+            public_key=public_key,
+            fingerprint=fingerprint(public_key),
+            valid_from=at,
+            valid_from_entry=entry,
+            requested_by_previous_key=request is not None,
+        )
+
+
+def device_key_renew(*, device_id: str, key_dir: Path) -> tuple[DeviceKey, Path]:
+    """Rotate to a key pair made here and replace the device's private key file.
+
+    The file of the current key, when this machine holds it (a provisioned or
+    simulated device), signs the rotation request. The new key is written
+    only once the rotation is logged; the old file is replaced, not kept: its
+    key verifies nothing dated after the rotation.
+    """
+    path = device_key_path(key_dir, device_id)
+    private_key = generate_private_key()
+    new_public = raw_public_key(private_key)
+    request = (
+        rotation_request_sign(load_private_key(path), device_id, new_public)
+        if path.exists()
+        else None
+    )
+    with transaction.atomic():
+        key = device_key_rotate(device_id=device_id, public_key=new_public, request=request)
+        write_private_key(path, private_key)
+    return key, path
 
 
 def device_revoke(*, device_id: str, reason: str) -> Device:

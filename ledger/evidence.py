@@ -21,7 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from ledger.checkers import EntryRow
@@ -66,13 +66,19 @@ class EvidenceError(ValueError):
 class SignerKey:
     """A key that signed entries of the bundle: ``kid`` as in the JWS header,
     the raw 32-byte Ed25519 public key, the index of the platform-signed entry
-    that registered it (claims ``device`` = kid, ``public_key`` = base64url
-    key) and, if the key was revoked, the index of the revocation entry."""
+    that registered the signer (claims ``device`` = kid, ``public_key`` =
+    base64url key) and, if the key was revoked, the index of the revocation
+    entry. A signer whose key was rotated has several keys: key ``number`` n
+    came from the rotation entries ``rotated_in`` (keys #2 .. #n, in log
+    order) and, once replaced, was retired by the rotation ``retired_in``."""
 
     kid: str
     public_key: bytes
     registered_in: int | None
     revoked_in: int | None = None
+    number: int = 1
+    rotated_in: tuple[int, ...] = ()
+    retired_in: int | None = None
 
 
 @dataclass(frozen=True)
@@ -128,7 +134,7 @@ def evidence_selector(name: str) -> EvidenceSelector:
 @dataclass
 class _Collected:
     rows: dict[int, tuple[EntryRow, str]] = field(default_factory=dict)
-    keys: dict[str, SignerKey] = field(default_factory=dict)
+    keys: dict[tuple[str, bytes], SignerKey] = field(default_factory=dict)
 
 
 def _b64(raw: bytes) -> str:
@@ -180,14 +186,15 @@ def _add_context(new: list[int], collected: _Collected) -> set[int]:
             context = provider(rows)
             wanted.update(context.indices)
             for key in context.keys:
-                known = collected.keys.get(key.kid)
+                identity = (key.kid, bytes(key.public_key))
+                known = collected.keys.get(identity)
                 if known is not None and known != key:
-                    raise EvidenceError(f"two different keys are given for {key.kid}")
-                collected.keys[key.kid] = key
-                if key.registered_in is not None:
-                    wanted.add(key.registered_in)
-                if key.revoked_in is not None:
-                    wanted.add(key.revoked_in)
+                    raise EvidenceError(f"two different histories are given for a key of {key.kid}")
+                collected.keys[identity] = key
+                wanted.update(key.rotated_in)
+                for index in (key.registered_in, key.revoked_in, key.retired_in):
+                    if index is not None:
+                        wanted.add(index)
     return wanted
 
 
@@ -213,6 +220,9 @@ def _key_json(key: SignerKey) -> dict:
         "jwk": {"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(raw), "kid": key.kid},
         "key_sha256": hashlib.sha256(raw).hexdigest(),
         "registered_in": key.registered_in,
+        "number": key.number,
+        "rotated_in": list(key.rotated_in),
+        "retired_in": key.retired_in,
         "revoked_in": key.revoked_in,
     }
 
@@ -243,11 +253,14 @@ def evidence_bundle(
     new = subjects
     while new:
         wanted = _add_context(new, collected)
-        for key in list(collected.keys.values()):
-            # A revocation logged after this checkpoint is not (yet) evidence here.
+        for identity, key in list(collected.keys.items()):
+            # A revocation or retirement logged after this checkpoint is not (yet) evidence here.
             if key.revoked_in is not None and key.revoked_in >= tree_size:
-                collected.keys[key.kid] = SignerKey(key.kid, key.public_key, key.registered_in)
                 wanted.discard(key.revoked_in)
+                key = collected.keys[identity] = replace(key, revoked_in=None)
+            if key.retired_in is not None and key.retired_in >= tree_size:
+                wanted.discard(key.retired_in)
+                collected.keys[identity] = replace(key, retired_in=None)
         for index in wanted:
             if not 0 <= index < tree_size:
                 raise EvidenceError(
@@ -292,5 +305,8 @@ def evidence_bundle(
             "signed_note": signed_note,
         },
         "entries": entries,
-        "keys": [_key_json(collected.keys[kid]) for kid in sorted(collected.keys)],
+        "keys": [
+            _key_json(key)
+            for key in sorted(collected.keys.values(), key=lambda k: (k.kid, k.number))
+        ],
     }

@@ -22,10 +22,19 @@ def typ_for(kind: str) -> str:
     return f"{TYP_PREFIX}{kind}{TYP_SUFFIX}"
 
 
-def platform_entry_sign(*, kind: str, claims: dict) -> bytes:
-    """A compact JWS over ``{"kind", "at", **claims}`` signed with the log key."""
+def platform_timestamp(moment: datetime) -> str:
+    """``at`` as entries sign it: RFC 3339, UTC, milliseconds."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def platform_entry_sign(*, kind: str, claims: dict, at: datetime | None = None) -> bytes:
+    """A compact JWS over ``{"kind", "at", **claims}`` signed with the log key.
+
+    ``at`` defaults to now; pass it when the platform keeps the same instant
+    elsewhere (a key's retirement) and both must be equal.
+    """
     signer = log_signer()
-    payload = {"kind": kind, "at": datetime.now(UTC).isoformat(timespec="milliseconds"), **claims}
+    payload = {"kind": kind, "at": platform_timestamp(at or datetime.now(UTC)), **claims}
     return sign_compact(
         signer,
         {"kid": signer.name, "typ": typ_for(kind)},

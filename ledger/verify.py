@@ -77,6 +77,8 @@ BUNDLE_FORMAT = "coldchain-evidence/v1"
 
 _TYP_PREFIX = "coldchain."
 _TYP_SUFFIX = "+jws"
+_REGISTERED_KIND = "device.registered"
+_ROTATED_KIND = "device.key-rotated"
 _REVOKED_KIND = "device.revoked"
 _B64URL_RE = re.compile(rb"[A-Za-z0-9_-]*")
 
@@ -247,8 +249,33 @@ class _Key:
     fingerprint: str
     registered_in: int | None
     revoked_in: int | None
+    number: int = 1
+    rotated_in: list[int] = field(default_factory=list)  # rotations to keys #2 .. #number
+    retired_in: int | None = None
     problem: str | None = None
     revocation: str = ""
+    valid_from: datetime | None = None  # keys after #1: the rotation's signed time
+    retired_at: datetime | None = None  # the signed time of the rotation that retired it
+    retirement: str = ""
+
+    @property
+    def established_in(self) -> int | None:
+        return self.rotated_in[-1] if self.rotated_in else self.registered_in
+
+    @property
+    def name(self) -> str:
+        return f"key #{self.number} of {self.kid}"
+
+
+def _moment(value: object) -> datetime | None:
+    """An RFC 3339 time as signed by a device (``ts``) or the platform (``at``)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def _count(n: int, one: str, many: str) -> str:
@@ -263,13 +290,18 @@ def _describe_reading(payload: dict | None) -> str | None:
     return f"reading {payload['device']} #{payload['seq']}, {shown} °C at {payload['ts']}"
 
 
-def _claimed_key(claims: dict) -> str:
-    """The SHA-256 of the key a registration's ``public_key`` claim names."""
+def _claimed_fingerprint(claims: dict) -> str | None:
+    """The hex SHA-256 of the key a registration's or rotation's ``public_key`` names."""
     try:
         raw = _b64url_decode(str(claims["public_key"]).encode("ascii"))
     except (KeyError, ValueError, UnicodeEncodeError, binascii.Error):
-        return "an unreadable key"
-    return f"key SHA-256 {hashlib.sha256(raw).hexdigest()}"
+        return None
+    return hashlib.sha256(raw).hexdigest()
+
+
+def _claimed_key(claims: dict) -> str:
+    fingerprint = _claimed_fingerprint(claims)
+    return f"key SHA-256 {fingerprint}" if fingerprint else "an unreadable key"
 
 
 def _describe_platform(claims: dict) -> str:
@@ -302,7 +334,7 @@ class _Verifier:
         self.quorum = quorum
         self.report = report
         self.entries: dict[int, _Entry] = {}
-        self.keys: dict[str, _Key] = {}
+        self.keys: dict[str, list[_Key]] = {}
         self.tlog_proofs_checked = 0
         self.source = "the key in the bundle"
 
@@ -685,12 +717,17 @@ class _Verifier:
             key = self._key_fields(item)
             if key is None:
                 continue
-            if key.kid in self.keys:
-                self.fail(f"the bundle holds two keys for {key.kid}")
+            known = self.keys.setdefault(key.kid, [])
+            if any(k.public_key == key.public_key or k.number == key.number for k in known):
+                self.fail(f"the bundle holds {key.name} twice")
                 continue
-            self.keys[key.kid] = key
+            known.append(key)
             if key.problem is None:
                 self._registration(key)
+            if key.problem is None and key.rotated_in:
+                self._rotations(key)
+            if key.problem is None and key.retired_in is not None:
+                self._retirement(key)
             if key.problem is None and key.revoked_in is not None:
                 self._revocation(key)
 
@@ -726,15 +763,28 @@ class _Verifier:
             )
         registered = item.get("registered_in")
         revoked = item.get("revoked_in")
+        retired = item.get("retired_in")
+        # Bundles from before key rotation have no number and no rotations: key #1.
+        number, rotated = item.get("number", 1), item.get("rotated_in", [])
         key = _Key(
             kid,
             raw,
             fingerprint,
             registered if _is_index(registered) else None,
             revoked if _is_index(revoked) else None,
+            number=number if _is_index(number) else 0,
+            rotated_in=rotated if isinstance(rotated, list) else [],
+            retired_in=retired if _is_index(retired) else None,
         )
         if problem is None and key.registered_in is None:
             problem = f"the bundle gives no registration entry for {kid}'s key"
+        if problem is None and (key.number < 1 or not all(_is_index(i) for i in key.rotated_in)):
+            problem = f"the bundle's key for {kid} has no valid key number or rotation list"
+        elif problem is None and key.number != len(key.rotated_in) + 1:
+            problem = (
+                f"the bundle's key #{key.number} for {kid} lists {len(key.rotated_in)} "
+                f"rotation(s) (rotated_in), want {key.number - 1}"
+            )
         if problem is not None:
             key.problem = problem
             self.fail(problem)
@@ -757,18 +807,75 @@ class _Verifier:
                 f"{where} is said to be registered in entry {index}, which is not a valid "
                 "entry signed by the log"
             )
+        elif entry.claims.get("kind") != _REGISTERED_KIND:
+            key.problem = (
+                f"{where} is said to be registered in entry {index}, but that entry is a "
+                f"{entry.claims.get('kind')}"
+            )
         elif entry.claims.get("device") != key.kid:
             key.problem = (
                 f"{where} is said to be registered in entry {index}, but that entry is about "
                 f"{entry.claims.get('device')!r}, not {key.kid}"
             )
-        elif entry.claims.get("public_key") != _b64url_encode(key.public_key):
+        elif key.number == 1 and entry.claims.get("public_key") != _b64url_encode(key.public_key):
             key.problem = (
                 f"entry {index} registers another key for {key.kid} "
                 f"({_claimed_key(entry.claims)}), not the bundle's key (SHA-256 {key.fingerprint})"
             )
         if key.problem is not None:
             self.fail(key.problem)
+
+    def _rotations(self, key: _Key) -> None:
+        """Registration, then each rotation in log order, hands the device from one
+        key to the next, ending at this key."""
+        previous = self.entries[key.registered_in].claims  # type: ignore[index]
+        after = key.registered_in
+        for number, index in enumerate(key.rotated_in, start=2):
+            entry = self.entries.get(index)
+            claims = entry.claims if entry is not None and entry.included else None
+            where = f"{key.kid}'s key #{number} is said to be rotated in at entry {index}"
+            if claims is None:
+                key.problem = f"{where}, which is not a proven, log-signed entry of the bundle"
+            elif claims.get("kind") != _ROTATED_KIND or claims.get("device") != key.kid:
+                key.problem = (
+                    f"{where}, but that entry is a {claims.get('kind')} of {claims.get('device')!r}"
+                )
+            elif index <= after or claims.get("key_number") != number:  # type: ignore[operator]
+                key.problem = f"{where}, but the log has it out of order or as another key number"
+            elif claims.get("previous_key_sha256") != _claimed_fingerprint(previous):
+                key.problem = f"{where}, but it does not replace the key before it"
+            if key.problem is not None:
+                self.fail(key.problem)
+                return
+            previous, after = claims, index  # type: ignore[assignment]
+        if previous.get("public_key") != _b64url_encode(key.public_key):
+            key.problem = (
+                f"entry {after} rotates {key.kid} to another key ({_claimed_key(previous)}), "
+                f"not the bundle's key #{key.number} (SHA-256 {key.fingerprint})"
+            )
+            self.fail(key.problem)
+            return
+        key.valid_from = _moment(previous.get("at"))
+
+    def _retirement(self, key: _Key) -> None:
+        index = key.retired_in
+        entry = self.entries.get(index)  # type: ignore[arg-type]
+        claims = entry.claims if entry is not None and entry.included else None
+        if (
+            claims is None
+            or claims.get("kind") != _ROTATED_KIND
+            or claims.get("device") != key.kid
+            or claims.get("previous_key_sha256") != key.fingerprint
+            or _moment(claims.get("at")) is None
+        ):
+            key.problem = (
+                f"{key.name} is said to be retired in entry {index}, which is not a proven, "
+                "log-signed rotation of that key in the bundle"
+            )
+            self.fail(key.problem)
+            return
+        key.retired_at = _moment(claims["at"])
+        key.retirement = f"retired in entry {index} at {claims['at']}"
 
     def _revocation(self, key: _Key) -> None:
         index = key.revoked_in
@@ -822,29 +929,42 @@ class _Verifier:
                 f"but is signed as {kid!r}",
                 entry,
             )
-        key = self.keys.get(kid)
-        if key is None:
+        keys = self.keys.get(kid, [])
+        if not keys:
             self.fail(
                 f"entry {entry.index} is signed by {kid}, but the bundle holds no key for {kid}",
                 entry,
             )
             return
-        if key.problem is not None:
-            self.fail(f"entry {entry.index}: cannot trust {kid}'s key: {key.problem}", entry)
-            return
-        if not jws.verifies_with(key.public_key):
+        # The signature itself tells which of the device's keys signed: no guessing.
+        key = next((k for k in keys if jws.verifies_with(k.public_key)), None)
+        if key is None and len(keys) > 1:
             self.fail(
-                f"entry {entry.index}'s signature does not verify with {kid}'s key "
-                f"(SHA-256 {key.fingerprint}) registered in entry {key.registered_in}: the "
-                "entry's bytes were changed or another key signed it",
+                f"entry {entry.index}'s signature does not verify with any of the bundle's "
+                f"{len(keys)} keys for {kid}: the entry's bytes were changed or another key "
+                "signed it",
                 entry,
             )
             return
-        assert key.registered_in is not None
-        if key.registered_in > entry.index:
+        if key is None and keys[0].problem is None:
             self.fail(
-                f"entry {entry.index} was logged before {kid}'s key was registered (entry "
-                f"{key.registered_in})",
+                f"entry {entry.index}'s signature does not verify with {kid}'s key "
+                f"(SHA-256 {keys[0].fingerprint}) registered in entry {keys[0].registered_in}: "
+                "the entry's bytes were changed or another key signed it",
+                entry,
+            )
+            return
+        key = key or keys[0]
+        if key.problem is not None:
+            self.fail(f"entry {entry.index}: cannot trust {kid}'s key: {key.problem}", entry)
+            return
+        established = key.established_in
+        assert established is not None
+        if established > entry.index:
+            verb = "rotated in" if key.rotated_in else "registered"
+            self.fail(
+                f"entry {entry.index} was logged before {key.name} was {verb} (entry "
+                f"{established})",
                 entry,
             )
             return
@@ -854,12 +974,50 @@ class _Verifier:
                 entry,
             )
             return
+        window = self._window_problem(entry, key)
+        if window:
+            self.fail(window, entry)
+            return
         noun = "the reading" if _describe_reading(entry.payload) else f"entry {entry.index}"
         later = f"; the key was {key.revocation}, after this entry" if key.revocation else ""
+        if key.retirement:
+            later += f"; the key was {key.retirement}, after the time the device signed"
+        if key.rotated_in:
+            self.ok(
+                f"key #{key.number} of device {kid} (SHA-256 {key.fingerprint}), rotated in at "
+                f"log index {established}, signed {noun}; the chain from its registration in "
+                f"entry {key.registered_in} through "
+                f"{_count(len(key.rotated_in), 'rotation', 'rotations')} is included{later}"
+            )
+            return
         self.ok(
             f"{noun} is signed by device {kid} whose key (SHA-256 {key.fingerprint}) was "
             f"registered in entry {key.registered_in}, itself included{later}"
         )
+
+    def _window_problem(self, entry: _Entry, key: _Key) -> str:
+        """A key vouches for what its device signed (``ts``) between its rotation
+        in and its retirement; key #1 from any time."""
+        if key.retired_at is None and key.valid_from is None:
+            return ""
+        ts = _moment((entry.payload or {}).get("ts"))
+        if ts is None:
+            return (
+                f"entry {entry.index} is signed by {key.name}, whose validity is limited, "
+                "but it carries no signed ts"
+            )
+        if key.retired_at is not None and ts >= key.retired_at:
+            return (
+                f"entry {entry.index} is signed by {key.name}, {key.retirement}, but the device "
+                f"dated it {entry.payload['ts']}, not before that: a retired key signed it"  # type: ignore[index]
+            )
+        if key.number > 1 and key.valid_from is not None and ts < key.valid_from:
+            return (
+                f"entry {entry.index} is signed by {key.name}, rotated in at "
+                f"{key.valid_from.isoformat()}, but the device dated it {entry.payload['ts']}, "  # type: ignore[index]
+                "before that"
+            )
+        return ""
 
     def _summary(self, checkpoint: Checkpoint) -> None:
         if self.tlog_proofs_checked:

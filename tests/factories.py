@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from devices.keys import raw_public_key
-from devices.models import Device
-from devices.services import device_register
+from devices.keys import raw_public_key, rotation_request_sign
+from devices.models import Device, DeviceKey
+from devices.services import device_key_rotate, device_register
 from devices.wire import format_timestamp, sign_compact, sign_reading
 
 _numbers = itertools.count(1)
@@ -36,8 +36,25 @@ class DeviceWithKey:
             **channels,
         }
 
-    def signed(self, seq: int, **kwargs) -> bytes:
-        return sign_reading(self.private_key, self.reading(seq, **kwargs))
+    def signed(self, seq: int, *, key: Ed25519PrivateKey | None = None, **kwargs) -> bytes:
+        return sign_reading(key or self.private_key, self.reading(seq, **kwargs))
+
+    def rotate(self, *, request: bool = True) -> Ed25519PrivateKey:
+        """Rotate to a fresh key pair (asked for by the current key unless ``request``
+        is False); returns the retired private key, for readings signed before."""
+        old, new = self.private_key, Ed25519PrivateKey.generate()
+        device_key_rotate(
+            device_id=self.id,
+            public_key=raw_public_key(new),
+            request=rotation_request_sign(old, self.id, raw_public_key(new)) if request else None,
+        )
+        self.private_key = new
+        self.device.refresh_from_db()
+        return old
+
+    @property
+    def keys(self) -> list[DeviceKey]:
+        return list(DeviceKey.objects.filter(device_id=self.id).order_by("number"))
 
     def signed_payload(self, payload: bytes) -> bytes:
         return sign_compact(self.private_key, self.id, payload)
