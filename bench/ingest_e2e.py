@@ -53,6 +53,7 @@ CPU_GROUPS = (
     "bridge",
     "worker-main",
     "worker-children",
+    "beat",
     "redis",
     "postgres-ours",
     "postgres-other",
@@ -372,6 +373,13 @@ def run(args: argparse.Namespace, env: BenchEnv, children: Children, work: Path)
         log=worker_log,
         stop_timeout=60,
     )
+    beat_argv = [benchlib.CELERY, "-A", "coldchain", "beat", "-l", "info"]
+    beat = children.start(
+        "beat",
+        [*beat_argv, "--schedule", str(work / "celerybeat-schedule")],
+        env=env.child_env(),
+        log=work / "beat.log",
+    )
     bridge = children.start(
         "bridge",
         [
@@ -434,6 +442,7 @@ def run(args: argparse.Namespace, env: BenchEnv, children: Children, work: Path)
             "bridge": benchlib.process_finder(bridge),
             "worker-main": benchlib.process_finder(worker),
             "worker-children": benchlib.process_finder(worker, children=True),
+            "beat": benchlib.process_finder(beat),
             "redis": benchlib.named_process_finder("redis-server"),
             "postgres-ours": ours,
             "postgres-other": others,
