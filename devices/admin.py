@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 
+from devices.inbox import inbox_batches_requeue
 from devices.models import Device, DeviceKey, IngestBatch, Reading, Rejection
 from devices.services import device_revoke
 from devices.tasks import enqueue_ingest
@@ -101,12 +102,13 @@ class RejectionAdmin(ReadOnlyAdmin):
 class IngestBatchAdmin(ReadOnlyAdmin):
     """Batches waiting for a worker: a growing list means workers are down or behind."""
 
-    list_display = ("id", "message_count", "received_at", "queued_at", "attempts")
+    list_display = ("id", "message_count", "received_at", "queued_at", "attempts", "requeue_at")
     exclude = ("data",)
     actions = ["requeue"]
 
     @admin.action(description="Queue selected batches for ingestion again")
     def requeue(self, request, queryset) -> None:
-        for batch_id in queryset.values_list("id", flat=True):
-            enqueue_ingest(batch_id)
-        self.message_user(request, f"Queued {queryset.count()} batch(es).", messages.SUCCESS)
+        queued = inbox_batches_requeue(
+            enqueue=enqueue_ingest, batch_ids=list(queryset.values_list("id", flat=True))
+        )
+        self.message_user(request, f"Queued {queued} batch(es).", messages.SUCCESS)

@@ -7,7 +7,8 @@ whole queue when it restarts. So the bridge writes each batch to the database
 before it acknowledges the MQTT messages, the Celery message carries only the
 batch id, and the batch row is deleted in the same transaction that stores its
 readings. A Celery message lost on the way is replaced by the sweep
-(``inbox_batches_requeue``); one delivered twice finds its row gone.
+(``inbox_batches_requeue``) once the batch is overdue; a message delivered
+twice finds its row gone.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import struct
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from devices.ingest import SOURCE_MQTT, IncomingMessage, IngestReport, readings_ingest
@@ -33,7 +34,10 @@ _HEADER = struct.Struct("!dHI")
 # long backlog is not flooded with copies of messages already queued.
 MAX_BACKOFF_STEPS = 6
 REQUEUE_LIMIT = 1000
-_BATCH_COLUMNS = ("data", "message_count", "received_at", "queued_at", "attempts")
+# A batch still not ingested after this many tries is logged as an error:
+# something other than a lost message keeps it from being stored.
+ALERT_AFTER_ATTEMPTS = 5
+_BATCH_COLUMNS = ("data", "message_count", "received_at", "queued_at", "attempts", "requeue_at")
 
 
 def batch_encode(messages: list[IncomingMessage]) -> bytes:
@@ -79,6 +83,7 @@ def inbox_batch_add(*, messages: list[IncomingMessage]) -> int:
         min((m.received_at for m in messages), default=now),
         now,
         1,
+        _requeue_at(now, 1),
     )
     # Bound as a binary parameter: the ORM would quote ~200 KB as hex into the SQL text.
     (batch_id,) = insert_returning_ids(IngestBatch, _BATCH_COLUMNS, [row])
@@ -141,27 +146,39 @@ def inbox_batch_ingest(*, batch_id: int) -> IngestReport | None:
         return None
 
 
-def inbox_batches_requeue(*, after_s: float, enqueue: Callable[[int], None]) -> int:
-    """Queue again the batches not ingested ``after_s`` seconds after they were
-    last queued (a Celery message lost with a killed worker or a restarted
-    Redis); each further try waits twice as long. Returns how many."""
+def _requeue_at(now: datetime, attempts: int) -> datetime:
+    """When a batch queued ``attempts`` times is due again: each try waits twice as long."""
+    steps = min(attempts - 1, MAX_BACKOFF_STEPS)
+    return now + timedelta(seconds=settings.INGEST_REQUEUE_AFTER_S * 2**steps)
+
+
+def inbox_batches_requeue(
+    *, enqueue: Callable[[int], None], batch_ids: list[int] | None = None
+) -> int:
+    """Queue again the batches whose ingestion is overdue (their Celery message
+    was lost with a killed worker or a restarted Redis), or the given ones.
+    Returns how many were queued; stops at the first that the broker refuses."""
     now = timezone.now()
+    batches = IngestBatch.objects.select_for_update(skip_locked=True)
+    if batch_ids is None:
+        batches = batches.filter(requeue_at__lte=now).order_by("requeue_at")
+    else:
+        batches = batches.filter(pk__in=batch_ids).order_by("id")
+    queued: list[tuple[int, int]] = []
     with transaction.atomic():
-        stalled = list(
-            IngestBatch.objects.select_for_update(skip_locked=True)
-            .filter(queued_at__lte=now - timedelta(seconds=after_s))
-            .order_by("id")
-            .values_list("id", "queued_at", "attempts")[:REQUEUE_LIMIT]
-        )
-        due = [
-            batch_id
-            for batch_id, queued_at, attempts in stalled
-            if queued_at
-            <= now - timedelta(seconds=after_s * 2 ** min(attempts - 1, MAX_BACKOFF_STEPS))
-        ]
-        IngestBatch.objects.filter(pk__in=due).update(queued_at=now, attempts=F("attempts") + 1)
-    for batch_id in due:
-        enqueue(batch_id)
-    if due:
-        logger.warning("inbox: queued %d stalled batches again", len(due))
-    return len(due)
+        for batch_id, attempts in batches.values_list("id", "attempts")[:REQUEUE_LIMIT]:
+            try:
+                enqueue(batch_id)
+            except Exception:
+                logger.warning("inbox: the task broker refused batch %d; retrying later", batch_id)
+                break
+            queued.append((batch_id, attempts + 1))
+            if attempts + 1 >= ALERT_AFTER_ATTEMPTS:
+                logger.error("inbox: batch %d queued %d times and not ingested", *queued[-1])
+        for attempts in {attempts for _, attempts in queued}:
+            IngestBatch.objects.filter(
+                pk__in=[batch_id for batch_id, n in queued if n == attempts]
+            ).update(queued_at=now, attempts=attempts, requeue_at=_requeue_at(now, attempts))
+    if queued:
+        logger.warning("inbox: queued %d batches again", len(queued))
+    return len(queued)

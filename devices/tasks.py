@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.conf import settings
 from django.db import OperationalError
 
 from devices.inbox import inbox_batch_ingest, inbox_batches_requeue
@@ -33,9 +32,12 @@ def ingest_batch_task(batch_id: int) -> dict:
 
 
 def enqueue_ingest(batch_id: int) -> None:
-    ingest_batch_task.apply_async(args=[batch_id])
+    # No publish retries: the batch is already kept, the requeue sweep queues
+    # it if this fails, and kombu's retries would hold up the bridge's MQTT
+    # loop for every batch while the broker is down.
+    ingest_batch_task.apply_async(args=[batch_id], retry=False)
 
 
 @shared_task(name="devices.requeue_stalled_batches", ignore_result=True)
 def requeue_stalled_batches_task() -> int:
-    return inbox_batches_requeue(after_s=settings.INGEST_REQUEUE_AFTER_S, enqueue=enqueue_ingest)
+    return inbox_batches_requeue(enqueue=enqueue_ingest)

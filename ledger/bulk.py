@@ -9,13 +9,15 @@ Other databases fall back to the ORM.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import psycopg
 from django.db import connection, models
 
 
-def binary_cursor() -> psycopg.Cursor:
+@contextmanager
+def binary_cursor() -> Iterator[psycopg.Cursor]:
     """A cursor that sends parameters apart from the query; ``%b`` ones in binary.
 
     Django's default client-side binding quotes every array element into the
@@ -23,10 +25,13 @@ def binary_cursor() -> psycopg.Cursor:
     a regular expression: both cost more than the insert itself for a batch
     (binary arrays: 53-70 instead of 99-113 us of client CPU per reading for
     ``readings_ingest`` without signature checks). It runs on Django's own
-    connection, so inside the caller's transaction.
+    connection, so inside the caller's transaction, and its errors become
+    Django's: callers catch ``django.db.OperationalError``, and Django drops a
+    connection that broke instead of reusing it.
     """
     connection.ensure_connection()
-    return psycopg.Cursor(connection.connection)
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        yield cursor
 
 
 def _columns(model: type[models.Model], names: Sequence[str]) -> list[tuple[str, str]]:

@@ -26,8 +26,9 @@ class Migration(migrations.Migration):
                 ('data', models.BinaryField(help_text='The messages, length-prefixed frames')),
                 ('message_count', models.PositiveIntegerField()),
                 ('received_at', models.DateTimeField(help_text='When the bridge received the first message')),
-                ('queued_at', models.DateTimeField(db_index=True, help_text='When it was last queued')),
+                ('queued_at', models.DateTimeField(help_text='When it was last queued')),
                 ('attempts', models.PositiveIntegerField(default=1, help_text='Times queued')),
+                ('requeue_at', models.DateTimeField(db_index=True, help_text='When to queue it again if it is still here')),
             ],
             options={
                 'verbose_name_plural': 'ingest batches',

@@ -2,7 +2,9 @@
 
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
+from django.db import OperationalError, connection
 from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
@@ -18,6 +20,7 @@ from devices.inbox import (
 from devices.ingest import SOURCE_MQTT, IncomingMessage
 from devices.models import IngestBatch, Reading, Rejection
 from devices.wire import topic_for
+from tests.support import processes
 
 pytestmark = pytest.mark.django_db
 
@@ -89,32 +92,74 @@ def test_a_batch_is_kept_even_when_the_task_broker_refuses_it(device):
     assert IngestBatch.objects.filter(pk=batch_id).exists()
 
 
-def queued_ago(batch_id: int, seconds: float, attempts: int = 1) -> None:
+def overdue_by(batch_id: int, seconds: float, attempts: int = 1) -> None:
     IngestBatch.objects.filter(pk=batch_id).update(
-        queued_at=timezone.now() - timedelta(seconds=seconds), attempts=attempts
+        requeue_at=timezone.now() - timedelta(seconds=seconds), attempts=attempts
     )
 
 
-def test_a_stalled_batch_is_queued_again(device):
+def test_an_overdue_batch_is_queued_again_and_waits_twice_as_long_next_time(device, settings):
+    settings.INGEST_REQUEUE_AFTER_S = 60
     batch_id = inbox_batch_add(messages=messages_of(device, 1))
-    queued_ago(batch_id, 61)
+    overdue_by(batch_id, 1)
     queued = []
-    assert inbox_batches_requeue(after_s=60, enqueue=queued.append) == 1
+    assert inbox_batches_requeue(enqueue=queued.append) == 1
     assert queued == [batch_id]
-    assert IngestBatch.objects.get(pk=batch_id).attempts == 2
+    batch = IngestBatch.objects.get(pk=batch_id)
+    assert batch.attempts == 2
+    assert batch.requeue_at - batch.queued_at == timedelta(seconds=120)
 
 
-def test_a_recently_queued_batch_is_left_alone(device):
-    inbox_batch_add(messages=messages_of(device, 1))
+def test_a_batch_is_due_for_requeueing_only_after_the_configured_wait(device, settings):
+    settings.INGEST_REQUEUE_AFTER_S = 60
+    batch_id = inbox_batch_add(messages=messages_of(device, 1))
+    batch = IngestBatch.objects.get(pk=batch_id)
+    assert batch.requeue_at - batch.queued_at == timedelta(seconds=60)
     queued = []
-    assert inbox_batches_requeue(after_s=60, enqueue=queued.append) == 0
+    assert inbox_batches_requeue(enqueue=queued.append) == 0
     assert queued == []
 
 
-def test_each_further_requeue_of_a_batch_waits_twice_as_long(device):
-    batch_id = inbox_batch_add(messages=messages_of(device, 1))
-    queued_ago(batch_id, 100, attempts=2)
+def test_overdue_batches_behind_many_waiting_ones_are_still_requeued(device, settings):
+    settings.INGEST_REQUEUE_AFTER_S = 60
+    for seq in (1, 2, 3):
+        inbox_batch_add(messages=messages_of(device, seq))
+    overdue = inbox_batch_add(messages=messages_of(device, 4))
+    overdue_by(overdue, 1, attempts=4)
     queued = []
-    assert inbox_batches_requeue(after_s=60, enqueue=queued.append) == 0
-    queued_ago(batch_id, 121, attempts=2)
-    assert inbox_batches_requeue(after_s=60, enqueue=queued.append) == 1
+    inbox_batches_requeue(enqueue=queued.append)
+    assert queued == [overdue]
+
+
+def test_a_broker_refusal_during_the_sweep_leaves_the_batch_due(device):
+    batch_id = inbox_batch_add(messages=messages_of(device, 1))
+    overdue_by(batch_id, 1)
+
+    def broker_down(batch_id):
+        raise ConnectionError("redis down")
+
+    assert inbox_batches_requeue(enqueue=broker_down) == 0
+    assert IngestBatch.objects.get(pk=batch_id).attempts == 1
+
+
+def test_chosen_batches_are_requeued_at_once(device):
+    batch_id = inbox_batch_add(messages=messages_of(device, 1))
+    queued = []
+    assert inbox_batches_requeue(enqueue=queued.append, batch_ids=[batch_id]) == 1
+    assert queued == [batch_id]
+
+
+@pytest.mark.servers
+@pytest.mark.django_db(transaction=True)
+def test_the_bridge_keeps_batches_again_after_its_database_connection_broke(device):
+    # As when PostgreSQL restarts or drops an idle connection under the bridge.
+    inbox_batch_add(messages=messages_of(device, 1))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    with psycopg.connect(processes.test_database_url(), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+    with pytest.raises(OperationalError):
+        inbox_batch_submit(messages=messages_of(device, 2), enqueue=lambda batch_id: None)
+    inbox_batch_submit(messages=messages_of(device, 2), enqueue=lambda batch_id: None)
+    assert IngestBatch.objects.count() == 2
