@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.db import transaction
@@ -148,7 +149,7 @@ def device_key_rotate(
                 current_public=bytes(current.public_key),
                 new_public=public_key,
             )
-        at = datetime.now(UTC)
+        at = _rotation_instant(device)
         claims = {
             "device": device_id,
             "key_number": current.number + 1,
@@ -179,6 +180,21 @@ def device_key_rotate(
         )
 
 
+def _rotation_instant(device: Device) -> datetime:
+    """When the old key stops and the new one starts, in the entry's precision.
+
+    Ingest accepts readings dated up to INGEST_MAX_FUTURE_SKEW_S ahead of the
+    platform clock, so the old key may already have signed a stored reading
+    dated after "now"; the handover comes after the device's latest reading
+    so that no stored reading falls outside its key's window. Milliseconds,
+    as the signed entry states it, so that the database and the log agree.
+    """
+    at = datetime.now(UTC)
+    if device.last_reading_ts is not None:
+        at = max(at, device.last_reading_ts + timedelta(milliseconds=1))
+    return at.replace(microsecond=at.microsecond // 1000 * 1000)
+
+
 def device_key_renew(*, device_id: str, key_dir: Path) -> tuple[DeviceKey, Path]:
     """Rotate to a key pair made here and replace the device's private key file.
 
@@ -195,9 +211,18 @@ def device_key_renew(*, device_id: str, key_dir: Path) -> tuple[DeviceKey, Path]
         if path.exists()
         else None
     )
+    # Written beside the old file first and moved into place only once the
+    # rotation has committed: a failed rotation leaves the device its old
+    # key, and a crash in between leaves the new key on disk, not lost.
+    pending = path.with_name(path.name + ".next")
+    write_private_key(pending, private_key)
     with transaction.atomic():
-        key = device_key_rotate(device_id=device_id, public_key=new_public, request=request)
-        write_private_key(path, private_key)
+        try:
+            key = device_key_rotate(device_id=device_id, public_key=new_public, request=request)
+        except Exception:
+            pending.unlink(missing_ok=True)
+            raise
+        transaction.on_commit(lambda: os.replace(pending, path))
     return key, path
 
 

@@ -77,6 +77,17 @@ def test_rotation_retires_the_old_key_with_the_same_entry_that_makes_the_new_one
     assert bytes(Device.objects.get(pk=device.id).public_key) == bytes(second.public_key)
 
 
+def test_rotation_after_a_reading_dated_ahead_of_the_platform_clock_starts_after_it(device):
+    # Ingest accepts device clocks a little fast; that reading must stay in key #1's window.
+    ahead = timezone.now() + timedelta(seconds=30)
+    ingest(device.signed(1, ts=ahead))
+    device.rotate()
+    first, second = device.keys
+    assert first.retired_at == second.valid_from > ahead
+    assert second.valid_from.microsecond % 1000 == 0
+    call_command("verify_ledger")
+
+
 def test_rotation_without_a_request_is_logged_as_such(device):
     device.rotate(request=False)
     second = device.keys[1]
@@ -197,15 +208,28 @@ def test_command_rotates_to_a_key_made_on_the_device(tmp_path, device, encode, c
     assert "requested by key #1" in out
 
 
-def test_command_generate_replaces_the_device_key_file_and_proves_possession(tmp_path):
+def test_command_generate_replaces_the_device_key_file_and_proves_possession(
+    tmp_path, django_capture_on_commit_callbacks
+):
     call_command("provision_device", "d7", "--vehicle", "t", "--key-dir", tmp_path)
     key_file = tmp_path / "d7.pem"
-    call_command("rotate_device_key", "d7", "--generate", "--key-dir", tmp_path)
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("rotate_device_key", "d7", "--generate", "--key-dir", tmp_path)
     first, second = DeviceKey.objects.filter(device_id="d7").order_by("number")
     assert bytes(second.public_key) == raw_public_key(load_private_key(key_file))
     assert key_file.stat().st_mode & 0o777 == 0o600
     assert second.requested_by_previous_key
     assert first.retired_at is not None
+
+
+def test_a_generated_key_replaces_the_key_file_only_once_the_rotation_commits(tmp_path):
+    call_command("provision_device", "d8", "--vehicle", "t", "--key-dir", tmp_path)
+    key_file = tmp_path / "d8.pem"
+    old_key = raw_public_key(load_private_key(key_file))
+    call_command("rotate_device_key", "d8", "--generate", "--key-dir", tmp_path)
+    # Still inside the test's transaction: nothing has committed yet.
+    assert raw_public_key(load_private_key(key_file)) == old_key
+    assert (tmp_path / "d8.pem.next").exists()
 
 
 def test_command_refuses_a_revoked_device_clearly(tmp_path, device):
