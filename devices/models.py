@@ -113,10 +113,13 @@ class Reading(models.Model):
     setpoint_c = models.FloatField(null=True, blank=True)
     battery_pct = models.FloatField(null=True, blank=True)
     jws = models.BinaryField(help_text="The exact compact JWS bytes the device signed")
+    # No index: it would cost every ingest insert, and nothing looks readings
+    # up by key (keys are never deleted; a device's readings are found by device).
     signing_key = models.ForeignKey(
         DeviceKey,
         on_delete=models.PROTECT,
         related_name="readings",
+        db_index=False,
         help_text="The key of the device's history whose signature verified at ingest",
     )
     ledger_entry = models.OneToOneField(

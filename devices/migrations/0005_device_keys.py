@@ -72,7 +72,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='reading',
             name='signing_key',
-            field=models.ForeignKey(help_text="The key of the device's history whose signature verified at ingest", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='readings', to='devices.devicekey'),
+            field=models.ForeignKey(db_index=False, help_text="The key of the device's history whose signature verified at ingest", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='readings', to='devices.devicekey'),
         ),
         migrations.AddConstraint(
             model_name='devicekey',
@@ -86,6 +86,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='reading',
             name='signing_key',
-            field=models.ForeignKey(help_text="The key of the device's history whose signature verified at ingest", on_delete=django.db.models.deletion.PROTECT, related_name='readings', to='devices.devicekey'),
+            field=models.ForeignKey(db_index=False, help_text="The key of the device's history whose signature verified at ingest", on_delete=django.db.models.deletion.PROTECT, related_name='readings', to='devices.devicekey'),
         ),
     ]
