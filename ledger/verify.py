@@ -726,7 +726,7 @@ class _Verifier:
                 self._registration(key)
             if key.problem is None and key.rotated_in:
                 self._rotations(key)
-            if key.problem is None and key.retired_in is not None:
+            if key.problem is None:
                 self._retirement(key)
             if key.problem is None and key.revoked_in is not None:
                 self._revocation(key)
@@ -858,23 +858,48 @@ class _Verifier:
         key.valid_from = _moment(previous.get("at"))
 
     def _retirement(self, key: _Key) -> None:
-        index = key.retired_in
-        entry = self.entries.get(index)  # type: ignore[arg-type]
-        claims = entry.claims if entry is not None and entry.included else None
-        if (
-            claims is None
-            or claims.get("kind") != _ROTATED_KIND
-            or claims.get("device") != key.kid
-            or claims.get("previous_key_sha256") != key.fingerprint
-            or _moment(claims.get("at")) is None
-        ):
+        """A key is retired by the rotation that names it as the previous key. The
+        bundle's ``retired_in`` only points at it: a proven, log-signed rotation of
+        this key anywhere in the bundle bounds the key even if ``retired_in`` leaves
+        it out, so that omitting it cannot let a retired key vouch for later readings."""
+        rotations = sorted(
+            entry.index
+            for entry in self.entries.values()
+            if entry.included
+            and entry.claims is not None
+            and entry.claims.get("kind") == _ROTATED_KIND
+            and entry.claims.get("device") == key.kid
+            and entry.claims.get("previous_key_sha256") == key.fingerprint
+        )
+        stated = key.retired_in
+        if stated is not None and stated not in rotations:
             key.problem = (
-                f"{key.name} is said to be retired in entry {index}, which is not a proven, "
+                f"{key.name} is said to be retired in entry {stated}, which is not a proven, "
                 "log-signed rotation of that key in the bundle"
             )
             self.fail(key.problem)
             return
-        key.retired_at = _moment(claims["at"])
+        if not rotations:
+            return
+        index = rotations[0]
+        if stated != index:
+            said = "gives none" if stated is None else f"says entry {stated}"
+            self.fail(
+                f"entry {index}, a proven, log-signed rotation in the bundle, retires {key.name}, "
+                f"but the bundle's retired_in for that key {said}: the retirement was left out "
+                "or misstated"
+            )
+        claims = self.entries[index].claims
+        assert claims is not None
+        at = _moment(claims.get("at"))
+        if at is None:
+            key.problem = (
+                f"entry {index} retires {key.name}, but its signed time {claims.get('at')!r} "
+                "is not an RFC 3339 time"
+            )
+            self.fail(key.problem)
+            return
+        key.retired_in, key.retired_at = index, at
         key.retirement = f"retired in entry {index} at {claims['at']}"
 
     def _revocation(self, key: _Key) -> None:

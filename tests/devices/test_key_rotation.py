@@ -26,7 +26,7 @@ from ledger.evidence import evidence_bundle
 from ledger.log_key import log_vkey
 from ledger.merkle import leaf_hash
 from ledger.platform_entries import platform_entry_open, platform_public_key, platform_timestamp
-from ledger.services import log_seal
+from ledger.services import entry_append, log_seal
 from ledger.verify import verify_bundle
 
 pytestmark = pytest.mark.django_db
@@ -398,6 +398,37 @@ def test_a_bundle_that_passes_a_rotated_key_off_as_the_registered_one_fails(rota
     report = reverified(bundle)
     assert not report.verified
     assert "registers another key" in report.render()
+
+
+def test_a_bundle_that_leaves_out_a_retirement_still_holds_the_retired_key_to_it(device):
+    """The operator logs a key #1 reading dated after the rotation (ingest refuses
+    it) and exports it beside key #2, with key #1's retired_in removed: key #2's
+    rotation, log-signed and proven in the same bundle, retires key #1 anyway."""
+    old = device.rotate()
+    first, second = device.keys
+    assert [o.status for o in ingest(device.signed(1, ts=soon_after(second.valid_from)))] == [
+        "accepted"
+    ]
+    late = entry_append(  # bypasses ingest, which would refuse it
+        data=device.signed(2, key=old, ts=soon_after(first.retired_at, 5)), kind="reading"
+    )
+    log_seal()
+    late.refresh_from_db()
+    bundle = evidence_bundle([entry_index(1), late.index])
+    key_1 = next(k for k in bundle["keys"] if k["number"] == 1)
+    rotation = second.valid_from_entry.index
+    assert key_1["retired_in"] == rotation
+    key_1["retired_in"] = None
+    report = reverified(bundle)
+    assert not report.verified
+    assert (
+        f"entry {rotation}, a proven, log-signed rotation in the bundle, retires key #1 of "
+        f"{device.id}, but the bundle's retired_in for that key gives none"
+    ) in report.render()
+    assert (
+        f"entry {late.index} is signed by key #1 of {device.id}, retired in entry {rotation}"
+    ) in report.render()
+    assert "a retired key signed it" in report.render()
 
 
 # --------------------------------------------------------------------------- REST and admin
