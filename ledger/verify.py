@@ -80,6 +80,9 @@ _TYP_SUFFIX = "+jws"
 _REGISTERED_KIND = "device.registered"
 _ROTATED_KIND = "device.key-rotated"
 _REVOKED_KIND = "device.revoked"
+# A device's rotation request (devices.keys.ROTATION_REQUEST_TYP): its own typ, so
+# that a request can never pass for a reading although the same key signs both.
+_REQUEST_TYP = "coldchain.device-key-rotation-request+jws"
 _B64URL_RE = re.compile(rb"[A-Za-z0-9_-]*")
 
 
@@ -297,6 +300,28 @@ def _claimed_fingerprint(claims: dict) -> str | None:
     except (KeyError, ValueError, UnicodeEncodeError, binascii.Error):
         return None
     return hashlib.sha256(raw).hexdigest()
+
+
+def _request_problem(request: object, *, device: str, previous_key: bytes, new_key: str) -> str:
+    """Why a rotation's ``request`` is not ``device``'s previous key asking for
+    exactly ``new_key`` (base64url, as the rotation names it), or ''. The rules of
+    ``devices.keys.rotation_request_check``, which ingest applied before logging."""
+    if not isinstance(request, str):
+        return "it is not a compact JWS"
+    try:
+        jws = parse_jws(request.encode("ascii"))
+    except (UnicodeEncodeError, JwsFormatError) as error:
+        return f"it is not a compact JWS: {error}"
+    if not jws.verifies_with(previous_key):
+        return "it is not signed by the key the rotation retires"
+    claims = _json_object(jws.payload)
+    if claims is None or jws.header.get("typ") != _REQUEST_TYP:
+        return f"its typ is not {_REQUEST_TYP} with a JSON object payload"
+    if jws.kid != device or claims.get("device") != device:
+        return f"it is not about {device}"
+    if claims.get("public_key") != new_key:
+        return "it asks for another key than the one the rotation installs"
+    return ""
 
 
 def _claimed_key(claims: dict) -> str:
@@ -931,8 +956,61 @@ class _Verifier:
                         f"entry {entry.index} ({_describe_platform(entry.claims)}) is included "
                         f"and signed by the log key"
                     )
+                    if entry.claims.get("kind") == _ROTATED_KIND:
+                        self._request(entry.index, entry.claims)
                 continue
             self._device_entry(entry)
+
+    def _request(self, index: int, claims: dict) -> None:
+        """Whether the device itself asked for a rotation: its ``request``, signed by
+        the key being retired. Optional (a lost key cannot sign), so its absence is
+        a warning, but a request that is there must verify."""
+        device, number = claims.get("device"), claims.get("key_number")
+        previous = claims.get("previous_key_number")
+        if "request" not in claims:
+            self.warn(
+                f"rotation #{number} was made by the platform alone, without the device's "
+                f"consent: entry {index} carries no request signed by key #{previous} of "
+                f"{device} (allowed for a device whose key was lost or broken)"
+            )
+            return
+        fingerprint = claims.get("previous_key_sha256")
+        previous_key = self._key_with_fingerprint(str(device), fingerprint)
+        where = f"rotation #{number} of {device} in entry {index} carries a request"
+        if previous_key is None:
+            self.fail(
+                f"{where}, but the bundle holds no key with SHA-256 {fingerprint} (the key it "
+                "retires) to check it with"
+            )
+            return
+        problem = _request_problem(
+            claims["request"],
+            device=str(device),
+            previous_key=previous_key,
+            new_key=str(claims.get("public_key")),
+        )
+        if problem:
+            self.fail(f"{where} that does not verify: {problem}")
+            return
+        self.ok(
+            f"rotation #{number} was requested by key #{previous}: the request in entry {index} "
+            f"is signed by key #{previous} of {device} (SHA-256 {fingerprint}) and asks for "
+            f"key #{number} ({_claimed_key(claims)})"
+        )
+
+    def _key_with_fingerprint(self, kid: str, fingerprint: object) -> bytes | None:
+        """The raw key of ``kid`` whose SHA-256 is ``fingerprint``, from the bundle's
+        keys or its log-signed registrations and rotations; the hash binds it, so
+        either source will do."""
+        candidates = [key.public_key for key in self.keys.get(kid, [])]
+        for entry in self.entries.values():
+            claims = entry.claims
+            if entry.included and claims is not None and claims.get("device") == kid:
+                with contextlib.suppress(KeyError, ValueError, UnicodeEncodeError, binascii.Error):
+                    candidates.append(_b64url_decode(str(claims["public_key"]).encode("ascii")))
+        return next(
+            (raw for raw in candidates if hashlib.sha256(raw).hexdigest() == fingerprint), None
+        )
 
     def _device_entry(self, entry: _Entry) -> None:
         jws = entry.jws

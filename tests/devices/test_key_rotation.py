@@ -25,7 +25,13 @@ from devices.wire import b64url_decode, b64url_encode
 from ledger.evidence import evidence_bundle
 from ledger.log_key import log_vkey
 from ledger.merkle import leaf_hash
-from ledger.platform_entries import platform_entry_open, platform_public_key, platform_timestamp
+from ledger.models import Entry
+from ledger.platform_entries import (
+    platform_entry_open,
+    platform_entry_sign,
+    platform_public_key,
+    platform_timestamp,
+)
 from ledger.services import entry_append, log_seal
 from ledger.verify import verify_bundle
 
@@ -429,6 +435,58 @@ def test_a_bundle_that_leaves_out_a_retirement_still_holds_the_retired_key_to_it
         f"entry {late.index} is signed by key #1 of {device.id}, retired in entry {rotation}"
     ) in report.render()
     assert "a retired key signed it" in report.render()
+
+
+def test_offline_a_rotation_the_device_asked_for_shows_its_request(rotated_log):
+    first, second = rotated_log.keys
+    report = reverified(evidence_bundle([entry_index(5)]))
+    assert report.verified, report.render()
+    assert (
+        f"OK   rotation #2 was requested by key #1: the request in entry "
+        f"{second.valid_from_entry.index} is signed by key #1 of {rotated_log.id} "
+        f"(SHA-256 {first.fingerprint})"
+    ) in report.render()
+
+
+def test_offline_a_rotation_without_a_request_is_a_warning(device):
+    device.rotate(request=False)
+    second = device.keys[1]
+    assert [o.status for o in ingest(device.signed(1, ts=soon_after(second.valid_from)))] == [
+        "accepted"
+    ]
+    log_seal()
+    report = reverified(evidence_bundle([entry_index(1)]))
+    assert report.verified, report.render()
+    assert (
+        "WARN rotation #2 was made by the platform alone, without the device's consent: "
+        f"entry {second.valid_from_entry.index} carries no request signed by key #1"
+    ) in report.render()
+
+
+def test_offline_a_logged_rotation_request_the_retired_key_did_not_sign_fails(device):
+    """The platform logs a rotation with a request of its own making (ingest would
+    have refused it): the log signed the entry, but the request does not verify."""
+    device.rotate()
+    second = device.keys[1]
+    pending = second.valid_from_entry
+    claims = platform_entry_open(bytes(pending.data), platform_public_key())
+    claims["request"] = rotation_request_sign(
+        Ed25519PrivateKey.generate(), device.id, bytes(second.public_key)
+    ).decode()
+    kind, _ = claims.pop("kind"), claims.pop("at")
+    forged = platform_entry_sign(kind=kind, claims=claims, at=second.valid_from)
+    Entry.objects.filter(pk=pending.pk).update(data=forged, leaf_hash=leaf_hash(forged))
+    assert [o.status for o in ingest(device.signed(1, ts=soon_after(second.valid_from)))] == [
+        "accepted"
+    ]
+    log_seal()
+    pending.refresh_from_db()
+    report = reverified(evidence_bundle([entry_index(1)]))
+    assert not report.verified
+    assert (
+        f"FAIL rotation #2 of {device.id} in entry {pending.index} carries a "
+        "request that does not verify: it is not signed by the key the rotation retires"
+    ) in report.render()
 
 
 # --------------------------------------------------------------------------- REST and admin
