@@ -69,6 +69,7 @@ __all__ = [
     "load_bundle",
     "main",
     "parse_jws",
+    "parse_timestamp",
     "verify_bundle",
 ]
 
@@ -84,6 +85,12 @@ _REVOKED_KIND = "device.revoked"
 # that a request can never pass for a reading although the same key signs both.
 _REQUEST_TYP = "coldchain.device-key-rotation-request+jws"
 _B64URL_RE = re.compile(rb"[A-Za-z0-9_-]*")
+# Ingest's grammar for a signed time, devices.wire.TIMESTAMP_PATTERN, copied
+# character for character: the verifier ships as the ledger files alone and
+# cannot import devices (a test holds the two to the same answers).
+_TIMESTAMP_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|\+00:00)$"
+)
 
 
 # --------------------------------------------------------------------------- report
@@ -270,15 +277,30 @@ class _Key:
         return f"key #{self.number} of {self.kid}"
 
 
+def parse_timestamp(value: str) -> datetime:
+    """An RFC 3339 UTC time read exactly as ingest reads a device's ``ts``
+    (``devices.wire.parse_timestamp``): ``T``/``t``, ``Z``/``z`` or ``+00:00``,
+    up to nine fraction digits (kept to the microsecond), a leap second 60 read
+    as 59. A reading the platform accepted must not fail here for its grammar
+    alone. Raises ``ValueError``."""
+    match = _TIMESTAMP_RE.match(value)
+    if not match:
+        raise ValueError("not an RFC 3339 UTC timestamp")
+    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+    fraction = match.group(7)
+    microsecond = int((fraction[1:] + "000000")[:6]) if fraction else 0
+    return datetime(year, month, day, hour, minute, min(second, 59), microsecond, tzinfo=UTC)
+
+
 def _moment(value: object) -> datetime | None:
-    """An RFC 3339 time as signed by a device (``ts``) or the platform (``at``)."""
+    """A time as signed by a device (``ts``) or the platform (``at``, which it
+    writes in the same grammar), or None."""
     if not isinstance(value, str):
         return None
     try:
-        moment = datetime.fromisoformat(value)
+        return parse_timestamp(value)
     except ValueError:
         return None
-    return moment if moment.tzinfo is not None else None
 
 
 def _count(n: int, one: str, many: str) -> str:

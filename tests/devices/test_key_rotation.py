@@ -21,7 +21,7 @@ from devices.keys import (
 )
 from devices.models import Device, DeviceKey, Reading, Rejection
 from devices.services import DeviceError, device_key_rotate, device_revoke
-from devices.wire import b64url_decode, b64url_encode
+from devices.wire import b64url_decode, b64url_encode, sign_reading
 from ledger.evidence import evidence_bundle
 from ledger.log_key import log_vkey
 from ledger.merkle import leaf_hash
@@ -404,6 +404,20 @@ def test_a_bundle_that_passes_a_rotated_key_off_as_the_registered_one_fails(rota
     report = reverified(bundle)
     assert not report.verified
     assert "registers another key" in report.render()
+
+
+def test_offline_a_new_key_reading_in_any_time_spelling_ingest_accepts_verifies(device):
+    """Lower-case t and z and a leap second: RFC 3339 as ingest reads it. The
+    verifier reads ts to check the rotated key's window, by the same rule."""
+    device.rotate()
+    second = device.keys[1]
+    later = soon_after(second.valid_from, 120)
+    payload = {**device.reading(1), "ts": later.strftime("%Y-%m-%dt%H:%M:60.123456789z")}
+    assert [o.status for o in ingest(sign_reading(device.private_key, payload))] == ["accepted"]
+    log_seal()
+    report = reverified(evidence_bundle([entry_index(1)]))
+    assert report.verified, report.render()
+    assert f"key #2 of device {device.id}" in report.render()
 
 
 def test_a_bundle_that_leaves_out_a_retirement_still_holds_the_retired_key_to_it(device):
