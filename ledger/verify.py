@@ -889,6 +889,9 @@ class _Verifier:
                 )
             elif index <= after or claims.get("key_number") != number:  # type: ignore[operator]
                 key.problem = f"{where}, but the log has it out of order or as another key number"
+            elif _claimed_fingerprint(previous) is None:
+                # Else a rotation without previous_key_sha256 would "match" it.
+                key.problem = f"{where}, but the key before it cannot be read"
             elif claims.get("previous_key_sha256") != _claimed_fingerprint(previous):
                 key.problem = f"{where}, but it does not replace the key before it"
             if key.problem is not None:
@@ -903,6 +906,13 @@ class _Verifier:
             self.fail(key.problem)
             return
         key.valid_from = _moment(previous.get("at"))
+        if key.valid_from is None:
+            # Without it the key would vouch for readings dated before its rotation.
+            key.problem = (
+                f"entry {after} rotates {key.kid} to key #{key.number}, but its signed time "
+                f"{previous.get('at')!r} is not an RFC 3339 time"
+            )
+            self.fail(key.problem)
 
     def _retirement(self, key: _Key) -> None:
         """A key is retired by the rotation that names it as the previous key. The

@@ -22,7 +22,7 @@ from devices.keys import (
 from devices.models import Device, DeviceKey, Reading, Rejection
 from devices.services import DeviceError, device_key_rotate, device_revoke
 from devices.wire import b64url_decode, b64url_encode, sign_reading
-from ledger.evidence import evidence_bundle
+from ledger.evidence import EvidenceError, evidence_bundle
 from ledger.log_key import log_vkey
 from ledger.merkle import leaf_hash
 from ledger.models import Entry
@@ -451,6 +451,70 @@ def test_a_bundle_that_leaves_out_a_retirement_still_holds_the_retired_key_to_it
     assert "a retired key signed it" in report.render()
 
 
+def relog(pending, **changes) -> None:
+    """Re-sign a platform entry not sealed yet with changed claims (None drops one):
+    what an operator holding the log key could log in place of the real one."""
+    claims = platform_entry_open(bytes(pending.data), platform_public_key())
+    kind = claims.pop("kind")
+    claims.update(changes)
+    data = platform_entry_sign(
+        kind=kind, claims={name: value for name, value in claims.items() if value is not None}
+    )
+    Entry.objects.filter(pk=pending.pk).update(data=data, leaf_hash=leaf_hash(data))
+
+
+def sealed_new_key_reading(device) -> int:
+    """Log a reading by the device's current key, seal, and return its index."""
+    ts = soon_after(device.keys[-1].valid_from)
+    assert [o.status for o in ingest(device.signed(1, ts=ts))] == ["accepted"]
+    log_seal()
+    return entry_index(1)
+
+
+def test_offline_a_rotation_with_an_unreadable_signed_time_fails(device):
+    """Without its time the new key would vouch for readings dated before it."""
+    device.rotate()
+    pending = device.keys[1].valid_from_entry
+    relog(pending, at="yesterday")
+    report = reverified(evidence_bundle([sealed_new_key_reading(device)]))
+    pending.refresh_from_db()
+    assert not report.verified
+    assert (
+        f"FAIL entry {pending.index} rotates {device.id} to key #2, but its signed time "
+        "'yesterday' is not an RFC 3339 time"
+    ) in report.render()
+
+
+def test_offline_a_rotation_from_an_unreadable_registered_key_fails(device):
+    """A registration whose key cannot be read and a rotation that names no previous
+    key must not match as two missing fingerprints."""
+    relog(device.device.registration_entry, public_key="!")
+    device.rotate(request=False)
+    pending = device.keys[1].valid_from_entry
+    relog(pending, previous_key_sha256=None)
+    report = reverified(evidence_bundle([sealed_new_key_reading(device)]))
+    pending.refresh_from_db()
+    assert not report.verified
+    assert (
+        f"FAIL {device.id}'s key #2 is said to be rotated in at entry {pending.index}, but the "
+        "key before it cannot be read"
+    ) in report.render()
+
+
+def test_export_says_a_key_whose_rotation_is_not_sealed_cannot_be_proven_yet(device):
+    """A reading logged outside ingest (not stored) brings every key of its device,
+    including one whose rotation still waits for its index."""
+    unstored = entry_append(data=device.signed(1), kind="reading")
+    log_seal()
+    device.rotate()
+    unstored.refresh_from_db()
+    with pytest.raises(
+        EvidenceError,
+        match=f"the rotation of {device.id} to key #2 is not sealed yet: run manage.py seal",
+    ):
+        evidence_bundle([unstored.index])
+
+
 def test_offline_a_rotation_the_device_asked_for_shows_its_request(rotated_log):
     first, second = rotated_log.keys
     report = reverified(evidence_bundle([entry_index(5)]))
@@ -483,13 +547,10 @@ def test_offline_a_logged_rotation_request_the_retired_key_did_not_sign_fails(de
     device.rotate()
     second = device.keys[1]
     pending = second.valid_from_entry
-    claims = platform_entry_open(bytes(pending.data), platform_public_key())
-    claims["request"] = rotation_request_sign(
+    forged = rotation_request_sign(
         Ed25519PrivateKey.generate(), device.id, bytes(second.public_key)
-    ).decode()
-    kind, _ = claims.pop("kind"), claims.pop("at")
-    forged = platform_entry_sign(kind=kind, claims=claims, at=second.valid_from)
-    Entry.objects.filter(pk=pending.pk).update(data=forged, leaf_hash=leaf_hash(forged))
+    )
+    relog(pending, request=forged.decode())
     assert [o.status for o in ingest(device.signed(1, ts=soon_after(second.valid_from)))] == [
         "accepted"
     ]
