@@ -53,14 +53,29 @@ def reading_context(rows: list[EntryRow]) -> EvidenceContext:
                 key["device__registration_entry__index"],
                 key["device__revocation_entry__index"],
                 number=key["number"],
-                rotated_in=tuple(
-                    rotations[key["device_id"]][n] for n in range(2, key["number"] + 1)
-                ),
+                rotated_in=_rotated_in(key["device_id"], key["number"], rotations),
                 retired_in=key["retired_entry__index"],
             )
             for key in keys
         )
     )
+
+
+def _rotated_in(
+    device_id: str, number: int, rotations: dict[str, dict[int, int | None]]
+) -> tuple[int, ...]:
+    """The indices of the rotations to keys #2 .. #``number``; a key whose chain is
+    not all in the log yet cannot be proven, so the export stops and says why."""
+    indices = []
+    for n in range(2, number + 1):
+        index = rotations[device_id][n]
+        if index is None:
+            raise EvidenceError(
+                f"the rotation of {device_id} to key #{n} is not sealed yet: run "
+                "manage.py seal, then export again"
+            )
+        indices.append(index)
+    return tuple(indices)
 
 
 def _sealed_indices(readings, since: datetime | None, until: datetime | None) -> list[int]:

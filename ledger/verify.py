@@ -69,6 +69,7 @@ __all__ = [
     "load_bundle",
     "main",
     "parse_jws",
+    "parse_timestamp",
     "verify_bundle",
 ]
 
@@ -80,7 +81,16 @@ _TYP_SUFFIX = "+jws"
 _REGISTERED_KIND = "device.registered"
 _ROTATED_KIND = "device.key-rotated"
 _REVOKED_KIND = "device.revoked"
+# A device's rotation request (devices.keys.ROTATION_REQUEST_TYP): its own typ, so
+# that a request can never pass for a reading although the same key signs both.
+_REQUEST_TYP = "coldchain.device-key-rotation-request+jws"
 _B64URL_RE = re.compile(rb"[A-Za-z0-9_-]*")
+# Ingest's grammar for a signed time, devices.wire.TIMESTAMP_PATTERN, copied
+# character for character: the verifier ships as the ledger files alone and
+# cannot import devices (a test holds the two to the same answers).
+_TIMESTAMP_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|\+00:00)$"
+)
 
 
 # --------------------------------------------------------------------------- report
@@ -267,15 +277,30 @@ class _Key:
         return f"key #{self.number} of {self.kid}"
 
 
+def parse_timestamp(value: str) -> datetime:
+    """An RFC 3339 UTC time read exactly as ingest reads a device's ``ts``
+    (``devices.wire.parse_timestamp``): ``T``/``t``, ``Z``/``z`` or ``+00:00``,
+    up to nine fraction digits (kept to the microsecond), a leap second 60 read
+    as 59. A reading the platform accepted must not fail here for its grammar
+    alone. Raises ``ValueError``."""
+    match = _TIMESTAMP_RE.match(value)
+    if not match:
+        raise ValueError("not an RFC 3339 UTC timestamp")
+    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+    fraction = match.group(7)
+    microsecond = int((fraction[1:] + "000000")[:6]) if fraction else 0
+    return datetime(year, month, day, hour, minute, min(second, 59), microsecond, tzinfo=UTC)
+
+
 def _moment(value: object) -> datetime | None:
-    """An RFC 3339 time as signed by a device (``ts``) or the platform (``at``)."""
+    """A time as signed by a device (``ts``) or the platform (``at``, which it
+    writes in the same grammar), or None."""
     if not isinstance(value, str):
         return None
     try:
-        moment = datetime.fromisoformat(value)
+        return parse_timestamp(value)
     except ValueError:
         return None
-    return moment if moment.tzinfo is not None else None
 
 
 def _count(n: int, one: str, many: str) -> str:
@@ -297,6 +322,28 @@ def _claimed_fingerprint(claims: dict) -> str | None:
     except (KeyError, ValueError, UnicodeEncodeError, binascii.Error):
         return None
     return hashlib.sha256(raw).hexdigest()
+
+
+def _request_problem(request: object, *, device: str, previous_key: bytes, new_key: str) -> str:
+    """Why a rotation's ``request`` is not ``device``'s previous key asking for
+    exactly ``new_key`` (base64url, as the rotation names it), or ''. The rules of
+    ``devices.keys.rotation_request_check``, which ingest applied before logging."""
+    if not isinstance(request, str):
+        return "it is not a compact JWS"
+    try:
+        jws = parse_jws(request.encode("ascii"))
+    except (UnicodeEncodeError, JwsFormatError) as error:
+        return f"it is not a compact JWS: {error}"
+    if not jws.verifies_with(previous_key):
+        return "it is not signed by the key the rotation retires"
+    claims = _json_object(jws.payload)
+    if claims is None or jws.header.get("typ") != _REQUEST_TYP:
+        return f"its typ is not {_REQUEST_TYP} with a JSON object payload"
+    if jws.kid != device or claims.get("device") != device:
+        return f"it is not about {device}"
+    if claims.get("public_key") != new_key:
+        return "it asks for another key than the one the rotation installs"
+    return ""
 
 
 def _claimed_key(claims: dict) -> str:
@@ -726,7 +773,7 @@ class _Verifier:
                 self._registration(key)
             if key.problem is None and key.rotated_in:
                 self._rotations(key)
-            if key.problem is None and key.retired_in is not None:
+            if key.problem is None:
                 self._retirement(key)
             if key.problem is None and key.revoked_in is not None:
                 self._revocation(key)
@@ -842,6 +889,9 @@ class _Verifier:
                 )
             elif index <= after or claims.get("key_number") != number:  # type: ignore[operator]
                 key.problem = f"{where}, but the log has it out of order or as another key number"
+            elif _claimed_fingerprint(previous) is None:
+                # Else a rotation without previous_key_sha256 would "match" it.
+                key.problem = f"{where}, but the key before it cannot be read"
             elif claims.get("previous_key_sha256") != _claimed_fingerprint(previous):
                 key.problem = f"{where}, but it does not replace the key before it"
             if key.problem is not None:
@@ -856,25 +906,57 @@ class _Verifier:
             self.fail(key.problem)
             return
         key.valid_from = _moment(previous.get("at"))
+        if key.valid_from is None:
+            # Without it the key would vouch for readings dated before its rotation.
+            key.problem = (
+                f"entry {after} rotates {key.kid} to key #{key.number}, but its signed time "
+                f"{previous.get('at')!r} is not an RFC 3339 time"
+            )
+            self.fail(key.problem)
 
     def _retirement(self, key: _Key) -> None:
-        index = key.retired_in
-        entry = self.entries.get(index)  # type: ignore[arg-type]
-        claims = entry.claims if entry is not None and entry.included else None
-        if (
-            claims is None
-            or claims.get("kind") != _ROTATED_KIND
-            or claims.get("device") != key.kid
-            or claims.get("previous_key_sha256") != key.fingerprint
-            or _moment(claims.get("at")) is None
-        ):
+        """A key is retired by the rotation that names it as the previous key. The
+        bundle's ``retired_in`` only points at it: a proven, log-signed rotation of
+        this key anywhere in the bundle bounds the key even if ``retired_in`` leaves
+        it out, so that omitting it cannot let a retired key vouch for later readings."""
+        rotations = sorted(
+            entry.index
+            for entry in self.entries.values()
+            if entry.included
+            and entry.claims is not None
+            and entry.claims.get("kind") == _ROTATED_KIND
+            and entry.claims.get("device") == key.kid
+            and entry.claims.get("previous_key_sha256") == key.fingerprint
+        )
+        stated = key.retired_in
+        if stated is not None and stated not in rotations:
             key.problem = (
-                f"{key.name} is said to be retired in entry {index}, which is not a proven, "
+                f"{key.name} is said to be retired in entry {stated}, which is not a proven, "
                 "log-signed rotation of that key in the bundle"
             )
             self.fail(key.problem)
             return
-        key.retired_at = _moment(claims["at"])
+        if not rotations:
+            return
+        index = rotations[0]
+        if stated != index:
+            said = "gives none" if stated is None else f"says entry {stated}"
+            self.fail(
+                f"entry {index}, a proven, log-signed rotation in the bundle, retires {key.name}, "
+                f"but the bundle's retired_in for that key {said}: the retirement was left out "
+                "or misstated"
+            )
+        claims = self.entries[index].claims
+        assert claims is not None
+        at = _moment(claims.get("at"))
+        if at is None:
+            key.problem = (
+                f"entry {index} retires {key.name}, but its signed time {claims.get('at')!r} "
+                "is not an RFC 3339 time"
+            )
+            self.fail(key.problem)
+            return
+        key.retired_in, key.retired_at = index, at
         key.retirement = f"retired in entry {index} at {claims['at']}"
 
     def _revocation(self, key: _Key) -> None:
@@ -906,8 +988,61 @@ class _Verifier:
                         f"entry {entry.index} ({_describe_platform(entry.claims)}) is included "
                         f"and signed by the log key"
                     )
+                    if entry.claims.get("kind") == _ROTATED_KIND:
+                        self._request(entry.index, entry.claims)
                 continue
             self._device_entry(entry)
+
+    def _request(self, index: int, claims: dict) -> None:
+        """Whether the device itself asked for a rotation: its ``request``, signed by
+        the key being retired. Optional (a lost key cannot sign), so its absence is
+        a warning, but a request that is there must verify."""
+        device, number = claims.get("device"), claims.get("key_number")
+        previous = claims.get("previous_key_number")
+        if "request" not in claims:
+            self.warn(
+                f"rotation #{number} was made by the platform alone, without the device's "
+                f"consent: entry {index} carries no request signed by key #{previous} of "
+                f"{device} (allowed for a device whose key was lost or broken)"
+            )
+            return
+        fingerprint = claims.get("previous_key_sha256")
+        previous_key = self._key_with_fingerprint(str(device), fingerprint)
+        where = f"rotation #{number} of {device} in entry {index} carries a request"
+        if previous_key is None:
+            self.fail(
+                f"{where}, but the bundle holds no key with SHA-256 {fingerprint} (the key it "
+                "retires) to check it with"
+            )
+            return
+        problem = _request_problem(
+            claims["request"],
+            device=str(device),
+            previous_key=previous_key,
+            new_key=str(claims.get("public_key")),
+        )
+        if problem:
+            self.fail(f"{where} that does not verify: {problem}")
+            return
+        self.ok(
+            f"rotation #{number} was requested by key #{previous}: the request in entry {index} "
+            f"is signed by key #{previous} of {device} (SHA-256 {fingerprint}) and asks for "
+            f"key #{number} ({_claimed_key(claims)})"
+        )
+
+    def _key_with_fingerprint(self, kid: str, fingerprint: object) -> bytes | None:
+        """The raw key of ``kid`` whose SHA-256 is ``fingerprint``, from the bundle's
+        keys or its log-signed registrations and rotations; the hash binds it, so
+        either source will do."""
+        candidates = [key.public_key for key in self.keys.get(kid, [])]
+        for entry in self.entries.values():
+            claims = entry.claims
+            if entry.included and claims is not None and claims.get("device") == kid:
+                with contextlib.suppress(KeyError, ValueError, UnicodeEncodeError, binascii.Error):
+                    candidates.append(_b64url_decode(str(claims["public_key"]).encode("ascii")))
+        return next(
+            (raw for raw in candidates if hashlib.sha256(raw).hexdigest() == fingerprint), None
+        )
 
     def _device_entry(self, entry: _Entry) -> None:
         jws = entry.jws

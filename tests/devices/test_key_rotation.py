@@ -21,12 +21,18 @@ from devices.keys import (
 )
 from devices.models import Device, DeviceKey, Reading, Rejection
 from devices.services import DeviceError, device_key_rotate, device_revoke
-from devices.wire import b64url_decode, b64url_encode
-from ledger.evidence import evidence_bundle
+from devices.wire import b64url_decode, b64url_encode, sign_reading
+from ledger.evidence import EvidenceError, evidence_bundle
 from ledger.log_key import log_vkey
 from ledger.merkle import leaf_hash
-from ledger.platform_entries import platform_entry_open, platform_public_key, platform_timestamp
-from ledger.services import log_seal
+from ledger.models import Entry
+from ledger.platform_entries import (
+    platform_entry_open,
+    platform_entry_sign,
+    platform_public_key,
+    platform_timestamp,
+)
+from ledger.services import entry_append, log_seal
 from ledger.verify import verify_bundle
 
 pytestmark = pytest.mark.django_db
@@ -422,6 +428,164 @@ def test_a_bundle_that_passes_a_rotated_key_off_as_the_registered_one_fails(rota
     report = reverified(bundle)
     assert not report.verified
     assert "registers another key" in report.render()
+
+
+def test_offline_a_new_key_reading_in_any_time_spelling_ingest_accepts_verifies(device):
+    """Lower-case t and z and a leap second: RFC 3339 as ingest reads it. The
+    verifier reads ts to check the rotated key's window, by the same rule."""
+    device.rotate()
+    second = device.keys[1]
+    later = soon_after(second.valid_from, 120)
+    payload = {**device.reading(1), "ts": later.strftime("%Y-%m-%dt%H:%M:60.123456789z")}
+    assert [o.status for o in ingest(sign_reading(device.private_key, payload))] == ["accepted"]
+    log_seal()
+    report = reverified(evidence_bundle([entry_index(1)]))
+    assert report.verified, report.render()
+    assert f"key #2 of device {device.id}" in report.render()
+
+
+def test_a_bundle_that_leaves_out_a_retirement_still_holds_the_retired_key_to_it(device):
+    """The operator logs a key #1 reading dated after the rotation (ingest refuses
+    it) and exports it beside key #2, with key #1's retired_in removed: key #2's
+    rotation, log-signed and proven in the same bundle, retires key #1 anyway."""
+    old = device.rotate()
+    first, second = device.keys
+    assert [o.status for o in ingest(device.signed(1, ts=soon_after(second.valid_from)))] == [
+        "accepted"
+    ]
+    late = entry_append(  # bypasses ingest, which would refuse it
+        data=device.signed(2, key=old, ts=soon_after(first.retired_at, 5)), kind="reading"
+    )
+    log_seal()
+    late.refresh_from_db()
+    bundle = evidence_bundle([entry_index(1), late.index])
+    key_1 = next(k for k in bundle["keys"] if k["number"] == 1)
+    rotation = second.valid_from_entry.index
+    assert key_1["retired_in"] == rotation
+    key_1["retired_in"] = None
+    report = reverified(bundle)
+    assert not report.verified
+    assert (
+        f"entry {rotation}, a proven, log-signed rotation in the bundle, retires key #1 of "
+        f"{device.id}, but the bundle's retired_in for that key gives none"
+    ) in report.render()
+    assert (
+        f"entry {late.index} is signed by key #1 of {device.id}, retired in entry {rotation}"
+    ) in report.render()
+    assert "a retired key signed it" in report.render()
+
+
+def relog(pending, **changes) -> None:
+    """Re-sign a platform entry not sealed yet with changed claims (None drops one):
+    what an operator holding the log key could log in place of the real one."""
+    claims = platform_entry_open(bytes(pending.data), platform_public_key())
+    kind = claims.pop("kind")
+    claims.update(changes)
+    data = platform_entry_sign(
+        kind=kind, claims={name: value for name, value in claims.items() if value is not None}
+    )
+    Entry.objects.filter(pk=pending.pk).update(data=data, leaf_hash=leaf_hash(data))
+
+
+def sealed_new_key_reading(device) -> int:
+    """Log a reading by the device's current key, seal, and return its index."""
+    ts = soon_after(device.keys[-1].valid_from)
+    assert [o.status for o in ingest(device.signed(1, ts=ts))] == ["accepted"]
+    log_seal()
+    return entry_index(1)
+
+
+def test_offline_a_rotation_with_an_unreadable_signed_time_fails(device):
+    """Without its time the new key would vouch for readings dated before it."""
+    device.rotate()
+    pending = device.keys[1].valid_from_entry
+    relog(pending, at="yesterday")
+    report = reverified(evidence_bundle([sealed_new_key_reading(device)]))
+    pending.refresh_from_db()
+    assert not report.verified
+    assert (
+        f"FAIL entry {pending.index} rotates {device.id} to key #2, but its signed time "
+        "'yesterday' is not an RFC 3339 time"
+    ) in report.render()
+
+
+def test_offline_a_rotation_from_an_unreadable_registered_key_fails(device):
+    """A registration whose key cannot be read and a rotation that names no previous
+    key must not match as two missing fingerprints."""
+    relog(device.device.registration_entry, public_key="!")
+    device.rotate(request=False)
+    pending = device.keys[1].valid_from_entry
+    relog(pending, previous_key_sha256=None)
+    report = reverified(evidence_bundle([sealed_new_key_reading(device)]))
+    pending.refresh_from_db()
+    assert not report.verified
+    assert (
+        f"FAIL {device.id}'s key #2 is said to be rotated in at entry {pending.index}, but the "
+        "key before it cannot be read"
+    ) in report.render()
+
+
+def test_export_says_a_key_whose_rotation_is_not_sealed_cannot_be_proven_yet(device):
+    """A reading logged outside ingest (not stored) brings every key of its device,
+    including one whose rotation still waits for its index."""
+    unstored = entry_append(data=device.signed(1), kind="reading")
+    log_seal()
+    device.rotate()
+    unstored.refresh_from_db()
+    with pytest.raises(
+        EvidenceError,
+        match=f"the rotation of {device.id} to key #2 is not sealed yet: run manage.py seal",
+    ):
+        evidence_bundle([unstored.index])
+
+
+def test_offline_a_rotation_the_device_asked_for_shows_its_request(rotated_log):
+    first, second = rotated_log.keys
+    report = reverified(evidence_bundle([entry_index(5)]))
+    assert report.verified, report.render()
+    assert (
+        f"OK   rotation #2 was requested by key #1: the request in entry "
+        f"{second.valid_from_entry.index} is signed by key #1 of {rotated_log.id} "
+        f"(SHA-256 {first.fingerprint})"
+    ) in report.render()
+
+
+def test_offline_a_rotation_without_a_request_is_a_warning(device):
+    device.rotate(request=False)
+    second = device.keys[1]
+    assert [o.status for o in ingest(device.signed(1, ts=soon_after(second.valid_from)))] == [
+        "accepted"
+    ]
+    log_seal()
+    report = reverified(evidence_bundle([entry_index(1)]))
+    assert report.verified, report.render()
+    assert (
+        "WARN rotation #2 was made by the platform alone, without the device's consent: "
+        f"entry {second.valid_from_entry.index} carries no request signed by key #1"
+    ) in report.render()
+
+
+def test_offline_a_logged_rotation_request_the_retired_key_did_not_sign_fails(device):
+    """The platform logs a rotation with a request of its own making (ingest would
+    have refused it): the log signed the entry, but the request does not verify."""
+    device.rotate()
+    second = device.keys[1]
+    pending = second.valid_from_entry
+    forged = rotation_request_sign(
+        Ed25519PrivateKey.generate(), device.id, bytes(second.public_key)
+    )
+    relog(pending, request=forged.decode())
+    assert [o.status for o in ingest(device.signed(1, ts=soon_after(second.valid_from)))] == [
+        "accepted"
+    ]
+    log_seal()
+    pending.refresh_from_db()
+    report = reverified(evidence_bundle([entry_index(1)]))
+    assert not report.verified
+    assert (
+        f"FAIL rotation #2 of {device.id} in entry {pending.index} carries a "
+        "request that does not verify: it is not signed by the key the rotation retires"
+    ) in report.render()
 
 
 # --------------------------------------------------------------------------- REST and admin

@@ -17,10 +17,13 @@ from types import SimpleNamespace
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given
+from hypothesis import strategies as st
 
 from devices.keys import raw_public_key
 from devices.services import device_revoke
-from devices.wire import sign_reading
+from devices.wire import TIMESTAMP_PATTERN, sign_reading
+from devices.wire import parse_timestamp as ingest_parse_timestamp
 from ledger import merkle
 from ledger.checkpoint import format_checkpoint
 from ledger.cosignature import vkey_to_cosignature_v1
@@ -31,7 +34,7 @@ from ledger.models import Checkpoint
 from ledger.note import generate_key, new_signer, sign_note, split_note
 from ledger.services import entry_append, log_seal
 from ledger.tlog_proof import format_tlog_proof
-from ledger.verify import verify_bundle
+from ledger.verify import parse_timestamp, verify_bundle
 from tests.ledger import test_evidence
 from tests.ledger.test_evidence import _cosign_latest, reading_index, registration_index
 
@@ -557,3 +560,34 @@ def test_junk_never_crashes_the_verifier(case):
         report = verify_bundle(junk, log_vkey=log_vkey())
         assert not report.verified, junk
         assert report.summary.startswith("NOT VERIFIED")
+
+
+# --------------------------------------------------------------------------- signed times
+
+
+@st.composite
+def rfc3339_variants(draw) -> str:
+    """Times in every spelling ingest's grammar allows: t or T, z, Z or +00:00,
+    zero to nine fraction digits, a leap second, impossible dates."""
+    year = draw(st.integers(0, 9999))
+    month, day = draw(st.integers(0, 13)), draw(st.integers(0, 32))
+    hour, minute = draw(st.integers(0, 24)), draw(st.integers(0, 60))
+    second = draw(st.integers(0, 61))
+    fraction = draw(st.text("0123456789", max_size=10))
+    separator, zone = draw(st.sampled_from("Tt")), draw(st.sampled_from(["Z", "z", "+00:00"]))
+    return (
+        f"{year:04d}-{month:02d}-{day:02d}{separator}{hour:02d}:{minute:02d}:{second:02d}"
+        f"{'.' + fraction if fraction else ''}{zone}"
+    )
+
+
+def _read(parse, value: str):
+    try:
+        return parse(value)
+    except ValueError:
+        return None
+
+
+@given(st.one_of(rfc3339_variants(), st.from_regex(TIMESTAMP_PATTERN), st.text()))
+def test_the_verifier_reads_a_signed_time_exactly_as_ingest_does(value):
+    assert _read(parse_timestamp, value) == _read(ingest_parse_timestamp, value)
