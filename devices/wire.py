@@ -47,7 +47,7 @@ KNOWN_FIELDS = frozenset(REQUIRED_FIELDS + NUMBER_CHANNELS + BOOLEAN_CHANNELS)
 MAX_SEQ = 2**63 - 1
 # RFC 3339 date-time in UTC only ("Z" or "+00:00"), optional fraction.
 TIMESTAMP_PATTERN = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|\+00:00)$"
+    r"^([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]{1,9})?([Zz]|\+00:00)\Z"
 )
 
 

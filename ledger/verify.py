@@ -89,7 +89,7 @@ _B64URL_RE = re.compile(rb"[A-Za-z0-9_-]*")
 # character for character: the verifier ships as the ledger files alone and
 # cannot import devices (a test holds the two to the same answers).
 _TIMESTAMP_RE = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|\+00:00)$"
+    r"^([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]{1,9})?([Zz]|\+00:00)\Z"
 )
 
 

@@ -108,6 +108,8 @@ def test_oversized_message_is_refused_before_parsing():
         ({"seq": True}, "schema_violation"),
         ({"ts": "2026-01-05 10:00"}, "schema_violation"),
         ({"ts": "2026-01-05T10:00:00+02:00"}, "schema_violation"),
+        ({"ts": "\uff12026-01-05T10:00:00Z"}, "schema_violation"),
+        ({"ts": "2026-01-05T10:00:00Z\n"}, "schema_violation"),
         ({"temp_c": "4"}, "schema_violation"),
         ({"temp_c": None}, "schema_violation"),
         ({"door_open": 1}, "schema_violation"),
