@@ -104,7 +104,7 @@ class ReadingList(ListAPIView):
     serializer_class = ReadingSerializer
 
     def get_queryset(self):
-        readings = Reading.objects.select_related("ledger_entry").order_by("-ts", "-id")
+        readings = Reading.objects.select_related("ledger_entry__sealed").order_by("-ts", "-id")
         params = self.request.query_params
         if "device" in params:
             readings = readings.filter(device_id=params["device"])
@@ -119,4 +119,4 @@ class ReadingList(ListAPIView):
 
 class ReadingDetail(RetrieveAPIView):
     serializer_class = ReadingSerializer
-    queryset = Reading.objects.select_related("ledger_entry")
+    queryset = Reading.objects.select_related("ledger_entry__sealed")

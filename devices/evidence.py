@@ -20,7 +20,7 @@ def reading_context(rows: list[EntryRow]) -> EvidenceContext:
         except JwsError:
             continue
     devices = Device.objects.filter(pk__in=kids).values_list(
-        "id", "public_key", "registration_entry__index", "revocation_entry__index"
+        "id", "public_key", "registration_entry__sealed__index", "revocation_entry__sealed__index"
     )
     return EvidenceContext(
         keys=tuple(
@@ -36,9 +36,9 @@ def _sealed_indices(readings, since: datetime | None, until: datetime | None) ->
     if until is not None:
         readings = readings.filter(ts__lt=until)
     return list(
-        readings.filter(ledger_entry__index__isnull=False)
-        .order_by("ledger_entry__index")
-        .values_list("ledger_entry__index", flat=True)
+        readings.filter(ledger_entry__sealed__isnull=False)
+        .order_by("ledger_entry__sealed__index")
+        .values_list("ledger_entry__sealed__index", flat=True)
     )
 
 

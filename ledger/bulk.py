@@ -15,7 +15,7 @@ import psycopg
 from django.db import connection, models
 
 
-def _server_side_cursor() -> psycopg.Cursor:
+def server_side_cursor() -> psycopg.Cursor:
     """A cursor that sends parameters apart from the query, in binary.
 
     Django's default client-side binding quotes every array element into the
@@ -31,6 +31,17 @@ def _columns(model: type[models.Model], names: Sequence[str]) -> list[tuple[str,
     return [(field.column, field.db_type(connection)) for field in fields]
 
 
+def insert_rows(model: type[models.Model], names: Sequence[str], rows: Sequence[Sequence]) -> None:
+    """Insert ``rows`` (values in the order of ``names``) in one statement."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        _bulk_create(model, names, rows)
+        return
+    with server_side_cursor() as cursor:
+        _insert_unnest(cursor, model, names, rows)
+
+
 def insert_returning_ids(
     model: type[models.Model], names: Sequence[str], rows: Sequence[Sequence]
 ) -> list[int]:
@@ -38,29 +49,44 @@ def insert_returning_ids(
     if not rows:
         return []
     if connection.vendor != "postgresql":
-        attnames = [model._meta.get_field(name).attname for name in names]
-        objects = model.objects.bulk_create(
-            [model(**dict(zip(attnames, row, strict=True))) for row in rows], batch_size=1000
-        )
-        return [obj.pk for obj in objects]
-    table = model._meta.db_table
-    with _server_side_cursor() as cursor:
+        return [obj.pk for obj in _bulk_create(model, names, rows)]
+    with server_side_cursor() as cursor:
         # Ids drawn from the table's sequence first: each row's id is then
         # known by position, whatever order the server inserts in.
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [table, len(rows)],
+            [model._meta.db_table, len(rows)],
         )
         ids = [row[0] for row in cursor.fetchall()]
-        columns = [("id", "bigint"), *_columns(model, names)]
-        column_list = ", ".join(connection.ops.quote_name(column) for column, _ in columns)
-        arrays = ", ".join(f"%s::{db_type}[]" for _, db_type in columns)
-        cursor.execute(
-            f"INSERT INTO {connection.ops.quote_name(table)} ({column_list}) "
-            f"SELECT * FROM unnest({arrays})",
-            [ids, *(list(values) for values in zip(*rows, strict=True))],
+        _insert_unnest(
+            cursor, model, ["id", *names], [(i, *row) for i, row in zip(ids, rows, strict=True)]
         )
     return ids
+
+
+def _bulk_create(
+    model: type[models.Model], names: Sequence[str], rows: Sequence[Sequence]
+) -> list[models.Model]:
+    attnames = [model._meta.get_field(name).attname for name in names]
+    return model.objects.bulk_create(
+        [model(**dict(zip(attnames, row, strict=True))) for row in rows], batch_size=1000
+    )
+
+
+def _insert_unnest(
+    cursor: psycopg.Cursor,
+    model: type[models.Model],
+    names: Sequence[str],
+    rows: Sequence[Sequence],
+) -> None:
+    columns = _columns(model, names)
+    column_list = ", ".join(connection.ops.quote_name(column) for column, _ in columns)
+    arrays = ", ".join(f"%s::{db_type}[]" for _, db_type in columns)
+    cursor.execute(
+        f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({column_list}) "
+        f"SELECT * FROM unnest({arrays})",
+        [list(values) for values in zip(*rows, strict=True)],
+    )
 
 
 def update_by_key(
@@ -85,5 +111,5 @@ def update_by_key(
     values = [[obj.pk for obj in objects]] + [
         [getattr(obj, model._meta.get_field(name).attname) for obj in objects] for name in names
     ]
-    with _server_side_cursor() as cursor:
+    with server_side_cursor() as cursor:
         cursor.execute(sql, values)

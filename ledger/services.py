@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ledger.bulk import insert_returning_ids
+from ledger.bulk import insert_returning_ids, insert_rows, server_side_cursor
 from ledger.checkpoint import format_checkpoint
 from ledger.log_key import log_signer
 from ledger.merkle import (
@@ -20,7 +20,7 @@ from ledger.merkle import (
     inclusion_proof,
     leaf_hash,
 )
-from ledger.models import Checkpoint, Entry, LogState
+from ledger.models import Checkpoint, Entry, LogIndex, LogState, PendingEntry
 from ledger.note import open_note, sign_note
 from ledger.storage import load_nodes, node_getter, right_edge_ids, store_nodes
 
@@ -43,15 +43,21 @@ def entries_append(*, items: list[tuple[bytes, str]]) -> list[int]:
     """Add pending entries (data, kind); their ids. Call inside the transaction
     that stores what the entries prove, so both commit or neither does."""
     now = timezone.now()
-    return insert_returning_ids(
-        Entry,
-        ("data", "leaf_hash", "kind", "created_at"),
-        [(data, leaf_hash(data), kind, now) for data, kind in items],
-    )
+    with transaction.atomic():
+        ids = insert_returning_ids(
+            Entry,
+            ("data", "leaf_hash", "kind", "created_at"),
+            [(data, leaf_hash(data), kind, now) for data, kind in items],
+        )
+        insert_rows(PendingEntry, ("entry",), [(entry_id,) for entry_id in ids])
+    return ids
 
 
 def entry_append(*, data: bytes, kind: str) -> Entry:
-    return Entry.objects.create(data=data, leaf_hash=leaf_hash(data), kind=kind)
+    with transaction.atomic():
+        entry = Entry.objects.create(data=data, leaf_hash=leaf_hash(data), kind=kind)
+        PendingEntry.objects.create(entry=entry)
+    return entry
 
 
 def _locked_state() -> LogState | None:
@@ -65,20 +71,32 @@ def _locked_state() -> LogState | None:
     return LogState.objects.select_for_update(skip_locked=True).filter(pk=1).first()
 
 
-def _assign_indices(entry_ids: list[int], first_index: int) -> None:
-    indices = list(range(first_index, first_index + len(entry_ids)))
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+def _take_pending(limit: int) -> list[tuple[int, bytes]]:
+    """Remove up to ``limit`` pending entries, lowest ids first, from the queue;
+    their (id, leaf hash) in id order. Call with the log state locked."""
+    if connection.vendor == "postgresql":
+        # One statement: an entry that commits between a read and a separate
+        # delete of the queue could otherwise be removed without being read.
+        with server_side_cursor() as cursor:
             cursor.execute(
-                "UPDATE ledger_entry SET log_index = v.idx FROM unnest(%s::bigint[], %s::bigint[])"
-                " AS v(id, idx) WHERE ledger_entry.id = v.id",
-                [entry_ids, indices],
+                "WITH taken AS (DELETE FROM ledger_pendingentry WHERE entry_id IN"
+                " (SELECT entry_id FROM ledger_pendingentry ORDER BY entry_id LIMIT %s)"
+                " RETURNING entry_id)"
+                " SELECT e.id, e.leaf_hash FROM taken JOIN ledger_entry e ON e.id = taken.entry_id"
+                " ORDER BY e.id",
+                [limit],
             )
-        else:
-            cursor.executemany(
-                "UPDATE ledger_entry SET log_index = %s WHERE id = %s",
-                list(zip(indices, entry_ids, strict=True)),
-            )
+            return cursor.fetchall()
+    pending = list(
+        Entry.objects.filter(pending__isnull=False)
+        .order_by("id")
+        .values_list("id", "leaf_hash")[:limit]
+    )
+    if pending:
+        # SQLite's IMMEDIATE transaction holds the write lock: no entry can
+        # commit between this read and the delete.
+        PendingEntry.objects.filter(entry_id__lte=pending[-1][0]).delete()
+    return pending
 
 
 def _sign_checkpoint(size: int, root_hash: bytes) -> Checkpoint:
@@ -97,11 +115,7 @@ def log_seal(*, batch_size: int = 50_000) -> SealReport:
             state = _locked_state()
             if state is None:
                 return SealReport(sealed, -1, checkpoint, busy=True)
-            pending = list(
-                Entry.objects.filter(index__isnull=True)
-                .order_by("id")
-                .values_list("id", "leaf_hash")[:batch_size]
-            )
+            pending = _take_pending(batch_size)
             if pending:
                 state.size, state.root_hash = _extend_tree(state.size, pending)
                 state.save(update_fields=["size", "root_hash", "updated_at"])
@@ -116,7 +130,11 @@ def _extend_tree(size: int, pending: list[tuple[int, bytes]]) -> tuple[int, byte
     get_node = node_getter(load_nodes(right_edge_ids(size)))
     accumulator = MerkleAccumulator.from_nodes(size, get_node)
     store_nodes(accumulator.extend(bytes(h) for _, h in pending))
-    _assign_indices([entry_id for entry_id, _ in pending], size)
+    insert_rows(
+        LogIndex,
+        ("index", "entry"),
+        [(size + offset, entry_id) for offset, (entry_id, _) in enumerate(pending)],
+    )
     return accumulator.size, accumulator.root()
 
 
@@ -161,7 +179,12 @@ def consistency_proof_for(size1: int, size2: int) -> list[bytes]:
 
 
 def entry_by_leaf_hash(leaf: bytes) -> Entry | None:
-    return Entry.objects.filter(leaf_hash=leaf, index__isnull=False).order_by("index").first()
+    return (
+        Entry.objects.filter(leaf_hash=leaf, sealed__isnull=False)
+        .select_related("sealed")
+        .order_by("sealed__index")
+        .first()
+    )
 
 
 def verify_checkpoint_note(note: str) -> str:

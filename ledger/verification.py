@@ -17,7 +17,7 @@ from ledger.merkle import (
     leaf_hash,
     verify_consistency,
 )
-from ledger.models import Checkpoint, Entry, LogState, TreeChunk
+from ledger.models import Checkpoint, LogIndex, LogState, TreeChunk
 from ledger.note import NoteError, open_note
 from ledger.platform_entries import platform_public_key
 from ledger.storage import CHUNK_WIDTH, load_nodes, node_getter
@@ -86,9 +86,8 @@ class LedgerVerifier:
     def _batches(self) -> Iterator[tuple[list[EntryRow], dict[int, str]]]:
         """Sealed entries in index order, with each entry's kind by entry id."""
         rows = (
-            Entry.objects.filter(index__isnull=False)
-            .order_by("index")
-            .values_list("index", "id", "data", "leaf_hash", "kind")
+            LogIndex.objects.order_by("index")
+            .values_list("index", "entry_id", "entry__data", "entry__leaf_hash", "entry__kind")
             .iterator(chunk_size=BATCH)
         )
         while batch := list(itertools.islice(rows, BATCH)):
