@@ -20,7 +20,10 @@ def server_side_cursor() -> psycopg.Cursor:
 
     Django's default client-side binding quotes every array element into the
     SQL text, which costs more than the insert itself for a batch. It runs on
-    Django's own connection, so inside the caller's transaction.
+    Django's own connection, so inside the caller's transaction. Use ``%b``
+    placeholders for arrays: with ``%s`` psycopg may still send an array in
+    text format, escaping every bytea element (20 times slower for the
+    sequencer's 8 KiB tree chunks).
     """
     connection.ensure_connection()
     return psycopg.Cursor(connection.connection)
@@ -81,7 +84,7 @@ def _insert_unnest(
 ) -> None:
     columns = _columns(model, names)
     column_list = ", ".join(connection.ops.quote_name(column) for column, _ in columns)
-    arrays = ", ".join(f"%s::{db_type}[]" for _, db_type in columns)
+    arrays = ", ".join(f"%b::{db_type}[]" for _, db_type in columns)
     cursor.execute(
         f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({column_list}) "
         f"SELECT * FROM unnest({arrays})",
@@ -102,7 +105,7 @@ def update_by_key(
     columns = [(pk.column, pk.db_type(connection)), *_columns(model, names)]
     table = connection.ops.quote_name(model._meta.db_table)
     quoted = [connection.ops.quote_name(column) for column, _ in columns]
-    arrays = ", ".join(f"%s::{db_type}[]" for _, db_type in columns)
+    arrays = ", ".join(f"%b::{db_type}[]" for _, db_type in columns)
     assignments = ", ".join(f"{column} = v.{column}" for column in quoted[1:])
     sql = (
         f"UPDATE {table} AS t SET {assignments} FROM unnest({arrays}) AS v({', '.join(quoted)}) "

@@ -46,6 +46,7 @@ class PendingEntry(models.Model):
     A queue rather than "entries above the highest sealed id": ids are drawn
     before the appending transaction commits, so an entry can become visible
     after entries with higher ids were sealed; its row here waits until then.
+    The leaf hash rides along so that sealing reads only this narrow table.
     """
 
     entry = models.OneToOneField(
@@ -55,6 +56,7 @@ class PendingEntry(models.Model):
         db_constraint=False,
         related_name="pending",
     )
+    leaf_hash = models.BinaryField(max_length=32)
 
     def __str__(self) -> str:
         return f"entry {self.entry_id} pending"

@@ -43,20 +43,21 @@ def entries_append(*, items: list[tuple[bytes, str]]) -> list[int]:
     """Add pending entries (data, kind); their ids. Call inside the transaction
     that stores what the entries prove, so both commit or neither does."""
     now = timezone.now()
+    leaves = [leaf_hash(data) for data, _ in items]
     with transaction.atomic():
         ids = insert_returning_ids(
             Entry,
             ("data", "leaf_hash", "kind", "created_at"),
-            [(data, leaf_hash(data), kind, now) for data, kind in items],
+            [(data, leaf, kind, now) for (data, kind), leaf in zip(items, leaves, strict=True)],
         )
-        insert_rows(PendingEntry, ("entry",), [(entry_id,) for entry_id in ids])
+        insert_rows(PendingEntry, ("entry", "leaf_hash"), list(zip(ids, leaves, strict=True)))
     return ids
 
 
 def entry_append(*, data: bytes, kind: str) -> Entry:
     with transaction.atomic():
         entry = Entry.objects.create(data=data, leaf_hash=leaf_hash(data), kind=kind)
-        PendingEntry.objects.create(entry=entry)
+        PendingEntry.objects.create(entry=entry, leaf_hash=entry.leaf_hash)
     return entry
 
 
@@ -71,32 +72,41 @@ def _locked_state() -> LogState | None:
     return LogState.objects.select_for_update(skip_locked=True).filter(pk=1).first()
 
 
-def _take_pending(limit: int) -> list[tuple[int, bytes]]:
-    """Remove up to ``limit`` pending entries, lowest ids first, from the queue;
-    their (id, leaf hash) in id order. Call with the log state locked."""
+def _sequence_pending(first_index: int, limit: int) -> list[bytes]:
+    """Give up to ``limit`` pending entries, lowest ids first, the indices from
+    ``first_index`` on; their leaf hashes in index order. Call with the log
+    state locked."""
     if connection.vendor == "postgresql":
-        # One statement: an entry that commits between a read and a separate
-        # delete of the queue could otherwise be removed without being read.
+        # One statement takes the batch off the queue and records its indices:
+        # no entry ids travel to the client and back, and an entry committing
+        # meanwhile cannot leave the queue without being sequenced.
         with server_side_cursor() as cursor:
             cursor.execute(
-                "WITH taken AS (DELETE FROM ledger_pendingentry WHERE entry_id IN"
-                " (SELECT entry_id FROM ledger_pendingentry ORDER BY entry_id LIMIT %s)"
-                " RETURNING entry_id)"
-                " SELECT e.id, e.leaf_hash FROM taken JOIN ledger_entry e ON e.id = taken.entry_id"
-                " ORDER BY e.id",
-                [limit],
+                "WITH taken AS (DELETE FROM ledger_pendingentry WHERE entry_id <="
+                " (SELECT max(entry_id) FROM (SELECT entry_id FROM ledger_pendingentry"
+                " ORDER BY entry_id LIMIT %s) AS batch)"
+                " RETURNING entry_id, leaf_hash),"
+                " numbered AS (SELECT entry_id, leaf_hash,"
+                " %s + row_number() OVER (ORDER BY entry_id) - 1 AS log_index FROM taken),"
+                " recorded AS (INSERT INTO ledger_logindex (log_index, entry_id)"
+                " SELECT log_index, entry_id FROM numbered)"
+                " SELECT leaf_hash FROM numbered ORDER BY log_index",
+                [limit, first_index],
             )
-            return cursor.fetchall()
+            return [leaf for (leaf,) in cursor.fetchall()]
     pending = list(
-        Entry.objects.filter(pending__isnull=False)
-        .order_by("id")
-        .values_list("id", "leaf_hash")[:limit]
+        PendingEntry.objects.order_by("entry_id").values_list("entry_id", "leaf_hash")[:limit]
     )
     if pending:
         # SQLite's IMMEDIATE transaction holds the write lock: no entry can
         # commit between this read and the delete.
         PendingEntry.objects.filter(entry_id__lte=pending[-1][0]).delete()
-    return pending
+        insert_rows(
+            LogIndex,
+            ("index", "entry"),
+            [(first_index + offset, entry_id) for offset, (entry_id, _) in enumerate(pending)],
+        )
+    return [bytes(leaf) for _, leaf in pending]
 
 
 def _sign_checkpoint(size: int, root_hash: bytes) -> Checkpoint:
@@ -115,7 +125,7 @@ def log_seal(*, batch_size: int = 50_000) -> SealReport:
             state = _locked_state()
             if state is None:
                 return SealReport(sealed, -1, checkpoint, busy=True)
-            pending = _take_pending(batch_size)
+            pending = _sequence_pending(state.size, batch_size)
             if pending:
                 state.size, state.root_hash = _extend_tree(state.size, pending)
                 state.save(update_fields=["size", "root_hash", "updated_at"])
@@ -126,15 +136,10 @@ def log_seal(*, batch_size: int = 50_000) -> SealReport:
             return SealReport(sealed, state.size, checkpoint)
 
 
-def _extend_tree(size: int, pending: list[tuple[int, bytes]]) -> tuple[int, bytes]:
+def _extend_tree(size: int, leaf_hashes: list[bytes]) -> tuple[int, bytes]:
     get_node = node_getter(load_nodes(right_edge_ids(size)))
     accumulator = MerkleAccumulator.from_nodes(size, get_node)
-    store_nodes(accumulator.extend(bytes(h) for _, h in pending))
-    insert_rows(
-        LogIndex,
-        ("index", "entry"),
-        [(size + offset, entry_id) for offset, (entry_id, _) in enumerate(pending)],
-    )
+    store_nodes(accumulator.extend(leaf_hashes))
     return accumulator.size, accumulator.root()
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from django.db import connection
 
+from ledger.bulk import insert_rows, update_by_key
 from ledger.merkle import HASH_SIZE, GetNode, Node
 from ledger.models import TreeChunk
 
@@ -110,21 +111,21 @@ def store_nodes(nodes: list[Node]) -> None:
     to_create, to_update = [], []
     for (level, chunk), chunk_nodes in by_chunk.items():
         row = existing.get((level, chunk))
-        hashes = bytes(row.hashes) if row else b""
-        for node in sorted(chunk_nodes, key=lambda n: n.index):
-            expected_offset = (node.index % CHUNK_WIDTH) * HASH_SIZE
-            if len(hashes) != expected_offset:
-                raise RuntimeError(
-                    f"tree storage out of step at level {level} index {node.index}: "
-                    f"chunk holds {len(hashes) // HASH_SIZE} hashes"
-                )
-            hashes += node.hash
+        stored = bytes(row.hashes) if row else b""
+        chunk_nodes.sort(key=lambda n: n.index)
+        first = chunk_nodes[0].index % CHUNK_WIDTH
+        if first * HASH_SIZE != len(stored) or chunk_nodes[-1].index - chunk_nodes[0].index != (
+            len(chunk_nodes) - 1
+        ):
+            raise RuntimeError(
+                f"tree storage out of step at level {level} index {chunk_nodes[0].index}: "
+                f"chunk holds {len(stored) // HASH_SIZE} hashes"
+            )
+        hashes = stored + b"".join(node.hash for node in chunk_nodes)
         if row:
             row.hashes = hashes
             to_update.append(row)
         else:
-            to_create.append(
-                TreeChunk(key=chunk_key(level, chunk), level=level, chunk=chunk, hashes=hashes)
-            )
-    TreeChunk.objects.bulk_create(to_create)
-    TreeChunk.objects.bulk_update(to_update, ["hashes"])
+            to_create.append((chunk_key(level, chunk), level, chunk, hashes))
+    insert_rows(TreeChunk, ("key", "level", "chunk", "hashes"), to_create)
+    update_by_key(TreeChunk, ("hashes",), to_update)

@@ -7,7 +7,8 @@ from django.db import migrations, models
 COPY_INDICES = [
     "INSERT INTO ledger_logindex (log_index, entry_id)"
     " SELECT log_index, id FROM ledger_entry WHERE log_index IS NOT NULL",
-    "INSERT INTO ledger_pendingentry (entry_id) SELECT id FROM ledger_entry WHERE log_index IS NULL",
+    "INSERT INTO ledger_pendingentry (entry_id, leaf_hash)"
+    " SELECT id, leaf_hash FROM ledger_entry WHERE log_index IS NULL",
 ]
 COPY_INDICES_BACK = [
     "UPDATE ledger_entry SET log_index ="
@@ -52,6 +53,7 @@ class Migration(migrations.Migration):
                         to="ledger.entry",
                     ),
                 ),
+                ("leaf_hash", models.BinaryField(max_length=32)),
             ],
         ),
         migrations.RunSQL(COPY_INDICES, COPY_INDICES_BACK),
