@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import connection
 
 from ledger.bulk import insert_rows, update_by_key
-from ledger.merkle import HASH_SIZE, GetNode, Node
+from ledger.merkle import HASH_SIZE, GetNode, NodeRun
 from ledger.models import TreeChunk
 
 CHUNK_WIDTH = 256
@@ -98,32 +97,34 @@ def right_edge_ids(size: int) -> list[tuple[int, int]]:
     return ids
 
 
-def store_nodes(nodes: list[Node]) -> None:
-    """Append newly completed nodes to their chunks.
+def store_nodes(runs: Iterable[NodeRun]) -> None:
+    """Append newly completed nodes, given as runs of one level, to their chunks.
 
     Nodes complete in index order per level, so each chunk only ever grows
     at its end; anything else means the stored tree and the log disagree.
     """
-    by_chunk: dict[tuple[int, int], list[Node]] = defaultdict(list)
-    for node in nodes:
-        by_chunk[_chunk_of(node.level, node.index)].append(node)
-    existing = {(row.level, row.chunk): row for row in _chunks(by_chunk)} if by_chunk else {}
+    appended: dict[tuple[int, int], tuple[int, bytes]] = {}
+    for level, first, hashes in runs:
+        start, end = first, first + len(hashes)
+        while start < end:
+            chunk = start // CHUNK_WIDTH
+            stop = min(end, (chunk + 1) * CHUNK_WIDTH)
+            if (level, chunk) in appended:
+                raise RuntimeError(f"two runs of nodes for level {level} chunk {chunk}")
+            appended[(level, chunk)] = (start, b"".join(hashes[start - first : stop - first]))
+            start = stop
+    existing = {(row.level, row.chunk): row for row in _chunks(appended)} if appended else {}
     to_create, to_update = [], []
-    for (level, chunk), chunk_nodes in by_chunk.items():
+    for (level, chunk), (start, hashes) in appended.items():
         row = existing.get((level, chunk))
         stored = bytes(row.hashes) if row else b""
-        chunk_nodes.sort(key=lambda n: n.index)
-        first = chunk_nodes[0].index % CHUNK_WIDTH
-        if first * HASH_SIZE != len(stored) or chunk_nodes[-1].index - chunk_nodes[0].index != (
-            len(chunk_nodes) - 1
-        ):
+        if len(stored) != (start % CHUNK_WIDTH) * HASH_SIZE:
             raise RuntimeError(
-                f"tree storage out of step at level {level} index {chunk_nodes[0].index}: "
+                f"tree storage out of step at level {level} index {start}: "
                 f"chunk holds {len(stored) // HASH_SIZE} hashes"
             )
-        hashes = stored + b"".join(node.hash for node in chunk_nodes)
         if row:
-            row.hashes = hashes
+            row.hashes = stored + hashes
             to_update.append(row)
         else:
             to_create.append((chunk_key(level, chunk), level, chunk, hashes))
