@@ -4,12 +4,12 @@ import itertools
 import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from ledger import merkle
 from ledger.checkpoint import parse_checkpoint
 from ledger.log_key import log_signer
-from ledger.models import Checkpoint, Entry, TreeChunk
+from ledger.models import Checkpoint, Entry, LogIndex, PendingEntry, TreeChunk
 from ledger.note import open_note
 from ledger.services import (
     LedgerError,
@@ -142,3 +142,74 @@ def test_two_sequencers_at_once_neither_corrupt_nor_fork_the_log():
         assert merkle.verify_consistency(
             older.size, newer.size, proof, bytes(older.root_hash), bytes(newer.root_hash)
         )
+
+
+def assert_log_is_whole(count: int) -> None:
+    """Indices 0..count-1, each entry exactly once, nothing left pending, and
+    the latest checkpoint over exactly those entries in index order."""
+    assert not PendingEntry.objects.exists()
+    assert list(LogIndex.objects.order_by("index").values_list("index", flat=True)) == list(
+        range(count)
+    )
+    assert LogIndex.objects.values("entry").distinct().count() == Entry.objects.count() == count
+    assert bytes(Checkpoint.objects.latest().root_hash) == merkle.root(leaf_hashes_in_index_order())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sealers_racing_appenders_assign_every_index_once_without_gaps():
+    done = threading.Event()
+
+    def keep_appending(worker: int) -> None:
+        try:
+            for batch in range(20):
+                append(50, start=(worker * 20 + batch) * 50)
+        finally:
+            connection.close()
+
+    def keep_sealing() -> None:
+        try:
+            while not done.is_set():
+                log_seal(batch_size=70)
+        finally:
+            connection.close()
+
+    appenders = [threading.Thread(target=keep_appending, args=(w,)) for w in range(2)]
+    sealers = [threading.Thread(target=keep_sealing) for _ in range(2)]
+    for thread in appenders + sealers:
+        thread.start()
+    for thread in appenders:
+        thread.join()
+    done.set()
+    for thread in sealers:
+        thread.join()
+    log_seal()
+    assert_log_is_whole(2000)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent writers")
+@pytest.mark.django_db(transaction=True)
+def test_an_entry_committed_after_higher_ids_were_sealed_is_sealed_by_the_next_seal():
+    appended, release, late_ids = threading.Event(), threading.Event(), []
+
+    def slow_append() -> None:
+        try:
+            with transaction.atomic():
+                late_ids.extend(entries_append(items=[(b"late entry", "test")]))
+                appended.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=slow_append)
+    thread.start()
+    assert appended.wait(10)
+    append(3)  # drawn after the slow transaction's id, committed before it
+    assert log_seal().sealed == 3
+    release.set()
+    thread.join()
+    assert (
+        min(Entry.objects.filter(sealed__isnull=False).values_list("id", flat=True)) > (late_ids[0])
+    )
+    assert log_seal().sealed == 1
+    assert Entry.objects.get(pk=late_ids[0]).index == 3
+    assert_log_is_whole(4)
