@@ -86,6 +86,14 @@ def test_swapped_entries_are_found(log):
     assert "entry 5: stored subtree hash at level 0 index 5" in failure()
 
 
+def test_an_entry_that_is_neither_sealed_nor_queued_is_found(log):
+    # Written around entries_append, so never queued for the sequencer.
+    entry = Entry.objects.create(data=b"never queued", leaf_hash=b"\0" * 32, kind="test")
+    message = failure()
+    assert "entry 42:" in message
+    assert f"ids {entry.pk} are neither sealed nor waiting to be sealed" in message
+
+
 def test_rewritten_checkpoint_is_found(log):
     checkpoint = Checkpoint.objects.get(size=32)
     forger = new_signer(generate_key(checkpoint.note.split("\n", 1)[0])[0])
