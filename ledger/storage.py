@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from django.db import connection
 
-from ledger.bulk import insert_rows, update_by_key
+from ledger.bulk import insert_rows, server_side_cursor, update_by_key
 from ledger.merkle import HASH_SIZE, GetNode, NodeRun
 from ledger.models import TreeChunk
 
@@ -42,14 +42,18 @@ def load_nodes(node_ids: Iterable[tuple[int, int]]) -> dict[tuple[int, int], byt
     if not ids:
         return {}
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+        # LIMIT 1 keeps the lateral subquery from being flattened into a join
+        # that the planner answers with a scan of every chunk (its estimate
+        # for a small table): one index probe per node, whatever the log's size.
+        with server_side_cursor() as cursor:
             cursor.execute(
-                "SELECT q.level, q.index, substring(c.hashes FROM q.offset_ + 1 FOR %s)"
-                " FROM unnest(%s::int[], %s::bigint[], %s::bigint[], %s::int[])"
+                "SELECT q.level, q.index, s.hash"
+                " FROM unnest(%b::int[], %b::bigint[], %b::bigint[], %b::int[])"
                 " AS q(level, index, key, offset_)"
-                " JOIN ledger_treechunk c ON c.key = q.key",
+                " CROSS JOIN LATERAL (SELECT substring(c.hashes FROM q.offset_ + 1"
+                f" FOR {HASH_SIZE}) AS hash"
+                " FROM ledger_treechunk c WHERE c.key = q.key LIMIT 1) AS s",
                 [
-                    HASH_SIZE,
                     [level for level, _ in ids],
                     [index for _, index in ids],
                     [chunk_key(*_chunk_of(level, index)) for level, index in ids],
