@@ -45,7 +45,9 @@ def entries_append(*, items: list[tuple[bytes, str]]) -> list[int]:
     that stores what the entries prove, so both commit or neither does."""
     now = timezone.now()
     leaves = [leaf_hash(data) for data, _ in items]
-    with transaction.atomic():
+    # No savepoint: the caller's transaction is the unit (see above); this
+    # only makes a call outside one atomic too.
+    with transaction.atomic(savepoint=False):
         ids = insert_returning_ids(
             Entry,
             ("data", "leaf_hash", "kind", "created_at"),
@@ -56,7 +58,7 @@ def entries_append(*, items: list[tuple[bytes, str]]) -> list[int]:
 
 
 def entry_append(*, data: bytes, kind: str) -> Entry:
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         entry = Entry.objects.create(data=data, leaf_hash=leaf_hash(data), kind=kind)
         PendingEntry.objects.create(entry=entry, leaf_hash=entry.leaf_hash)
     return entry
