@@ -155,6 +155,14 @@ def assert_log_is_whole(count: int) -> None:
     assert bytes(Checkpoint.objects.latest().root_hash) == merkle.root(leaf_hashes_in_index_order())
 
 
+# The SQLite test database (in memory, shared cache) fails a second writer at
+# once ("database table is locked") instead of letting it wait.
+needs_concurrent_writers = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs concurrent writers"
+)
+
+
+@needs_concurrent_writers
 @pytest.mark.django_db(transaction=True)
 def test_sealers_racing_appenders_assign_every_index_once_without_gaps():
     done = threading.Event()
@@ -186,7 +194,7 @@ def test_sealers_racing_appenders_assign_every_index_once_without_gaps():
     assert_log_is_whole(2000)
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent writers")
+@needs_concurrent_writers
 @pytest.mark.django_db(transaction=True)
 def test_an_entry_committed_after_higher_ids_were_sealed_is_sealed_by_the_next_seal():
     appended, release, late_ids = threading.Event(), threading.Event(), []
