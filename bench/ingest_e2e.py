@@ -252,7 +252,7 @@ def ledger_figures() -> dict:
         return {}
     return {
         "entries": Entry.objects.count(),
-        "sealed": Entry.objects.filter(index__isnull=False).count(),
+        "sealed": Entry.objects.filter(sealed__isnull=False).count(),
         "checkpoints": Checkpoint.objects.count(),
     }
 

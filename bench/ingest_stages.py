@@ -450,10 +450,10 @@ def connect_cost(rounds: int = 30) -> dict:
 
 def seal_cost() -> dict:
     """ledger.seal over every entry the ingest stages left pending: µs per entry."""
-    from ledger.models import Entry
+    from ledger.models import PendingEntry
     from ledger.services import log_seal
 
-    pending = Entry.objects.filter(index__isnull=True).count()
+    pending = PendingEntry.objects.count()
     started, cpu = time.perf_counter(), time.process_time()
     report = log_seal(batch_size=50_000)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu

@@ -80,8 +80,8 @@ def main() -> None:
     root = bytes(Checkpoint.objects.get(size=size).root_hash)
     leaves = dict(
         Entry.objects.filter(
-            index__in=[rng.randrange(size) for _ in range(args.proofs)]
-        ).values_list("index", "leaf_hash")
+            sealed__index__in=[rng.randrange(size) for _ in range(args.proofs)]
+        ).values_list("sealed__index", "leaf_hash")
     )
     for index, leaf in leaves.items():
         t0 = time.perf_counter()

@@ -105,7 +105,7 @@ class ReadingList(ListAPIView):
     serializer_class = ReadingSerializer
 
     def get_queryset(self):
-        readings = Reading.objects.select_related("ledger_entry", "signing_key").order_by(
+        readings = Reading.objects.select_related("ledger_entry__sealed", "signing_key").order_by(
             "-ts", "-id"
         )
         params = self.request.query_params
@@ -122,7 +122,7 @@ class ReadingList(ListAPIView):
 
 class ReadingDetail(RetrieveAPIView):
     serializer_class = ReadingSerializer
-    queryset = Reading.objects.select_related("ledger_entry", "signing_key")
+    queryset = Reading.objects.select_related("ledger_entry__sealed", "signing_key")
 
 
 def _devices():

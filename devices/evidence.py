@@ -35,26 +35,26 @@ def reading_context(rows: list[EntryRow]) -> EvidenceContext:
             "device_id",
             "number",
             "public_key",
-            "retired_entry__index",
-            "device__registration_entry__index",
-            "device__revocation_entry__index",
+            "retired_entry__sealed__index",
+            "device__registration_entry__sealed__index",
+            "device__revocation_entry__sealed__index",
         )
     )
     rotations: dict[str, dict[int, int | None]] = {}
     for device_id, number, index in DeviceKey.objects.filter(
         device_id__in={key["device_id"] for key in keys}, number__gt=1
-    ).values_list("device_id", "number", "valid_from_entry__index"):
+    ).values_list("device_id", "number", "valid_from_entry__sealed__index"):
         rotations.setdefault(device_id, {})[number] = index
     return EvidenceContext(
         keys=tuple(
             SignerKey(
                 key["device_id"],
                 bytes(key["public_key"]),
-                key["device__registration_entry__index"],
-                key["device__revocation_entry__index"],
+                key["device__registration_entry__sealed__index"],
+                key["device__revocation_entry__sealed__index"],
                 number=key["number"],
                 rotated_in=_rotated_in(key["device_id"], key["number"], rotations),
-                retired_in=key["retired_entry__index"],
+                retired_in=key["retired_entry__sealed__index"],
             )
             for key in keys
         )
@@ -84,9 +84,9 @@ def _sealed_indices(readings, since: datetime | None, until: datetime | None) ->
     if until is not None:
         readings = readings.filter(ts__lt=until)
     return list(
-        readings.filter(ledger_entry__index__isnull=False)
-        .order_by("ledger_entry__index")
-        .values_list("ledger_entry__index", flat=True)
+        readings.filter(ledger_entry__sealed__isnull=False)
+        .order_by("ledger_entry__sealed__index")
+        .values_list("ledger_entry__sealed__index", flat=True)
     )
 
 

@@ -70,12 +70,12 @@ class EntryApi(APIView):
     permission_classes = [IsAuthenticated]
 
     def get(self, request, index: int) -> Response:
-        entry = Entry.objects.filter(index=index).first()
+        entry = Entry.objects.filter(sealed__index=index).first()
         if entry is None:
             return error(f"no sealed entry at index {index}", status.HTTP_404_NOT_FOUND)
         return Response(
             {
-                "index": entry.index,
+                "index": index,
                 "kind": entry.kind,
                 "leaf_hash": b64(entry.leaf_hash),
                 "data": b64(entry.data),

@@ -156,8 +156,8 @@ def _checkpoint(size: int | None) -> Checkpoint:
 def _fetch(indices: list[int], collected: _Collected) -> None:
     for start in range(0, len(indices), _BATCH):
         chunk = indices[start : start + _BATCH]
-        rows = Entry.objects.filter(index__in=chunk).values_list(
-            "index", "id", "data", "leaf_hash", "kind"
+        rows = Entry.objects.filter(sealed__index__in=chunk).values_list(
+            "sealed__index", "id", "data", "leaf_hash", "kind"
         )
         found = {
             index: (EntryRow(index, pk, bytes(data), bytes(leaf)), kind)

@@ -4,10 +4,13 @@ from django.db import models
 
 
 class Entry(models.Model):
-    """One log entry: opaque signed bytes (a JWS), pending until sequenced."""
+    """One log entry: opaque signed bytes (a JWS), pending until sequenced.
 
-    # "index" is an SQL keyword; the column name spares raw SQL the quoting.
-    index = models.BigIntegerField(unique=True, null=True, blank=True, db_column="log_index")
+    The row is written once and never updated: sealing records the entry's
+    index in ``LogIndex`` and removes it from ``PendingEntry``, two narrow
+    tables, instead of rewriting this wide row and its indexes.
+    """
+
     data = models.BinaryField()
     leaf_hash = models.BinaryField(max_length=32, db_index=True)
     kind = models.CharField(max_length=48, db_index=True, help_text="What the bytes are")
@@ -15,12 +18,64 @@ class Entry(models.Model):
 
     class Meta:
         verbose_name_plural = "entries"
-        indexes = [
-            models.Index(fields=["id"], name="ledger_entry_pending", condition=models.Q(index=None))
-        ]
 
     def __str__(self) -> str:
-        return f"{self.kind} #{self.index if self.index is not None else 'pending'}"
+        index = self.index
+        return f"{self.kind} #{index if index is not None else 'pending'}"
+
+    @property
+    def index(self) -> int | None:
+        """The entry's index in the log; None while pending. Querysets that read
+        it for many entries should ``select_related("sealed")``."""
+        try:
+            return self.sealed.index
+        except LogIndex.DoesNotExist:
+            return None
+
+
+# Neither table below has a foreign-key constraint: PostgreSQL checks one by
+# locking the referenced entry row, a write per entry on the ingest and
+# sealing hot paths. Only the ledger writes them: an entry and its pending row
+# in one transaction, the index row by the single sequencer from the pending
+# rows it removes in the same transaction.
+
+
+class PendingEntry(models.Model):
+    """An appended entry that the sequencer has not sealed yet.
+
+    A queue rather than "entries above the highest sealed id": ids are drawn
+    before the appending transaction commits, so an entry can become visible
+    after entries with higher ids were sealed; its row here waits until then.
+    The leaf hash rides along so that sealing reads only this narrow table.
+    """
+
+    entry = models.OneToOneField(
+        Entry,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        related_name="pending",
+    )
+    leaf_hash = models.BinaryField(max_length=32)
+
+    def __str__(self) -> str:
+        return f"entry {self.entry_id} pending"
+
+
+class LogIndex(models.Model):
+    """The position of a sealed entry in the log: indices are contiguous from 0."""
+
+    # "index" is an SQL keyword; the column name spares raw SQL the quoting.
+    index = models.BigIntegerField(primary_key=True, db_column="log_index")
+    entry = models.OneToOneField(
+        Entry, on_delete=models.CASCADE, db_constraint=False, related_name="sealed"
+    )
+
+    class Meta:
+        verbose_name_plural = "log indices"
+
+    def __str__(self) -> str:
+        return f"entry {self.entry_id} at index {self.index}"
 
 
 class TreeChunk(models.Model):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import connection
 
-from ledger.merkle import HASH_SIZE, GetNode, Node
+from ledger.bulk import binary_cursor, insert_rows, update_by_key
+from ledger.merkle import HASH_SIZE, GetNode, NodeRun
 from ledger.models import TreeChunk
 
 CHUNK_WIDTH = 256
@@ -42,14 +42,18 @@ def load_nodes(node_ids: Iterable[tuple[int, int]]) -> dict[tuple[int, int], byt
     if not ids:
         return {}
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+        # LIMIT 1 keeps the lateral subquery from being flattened into a join
+        # that the planner answers with a scan of every chunk (its estimate
+        # for a small table): one index probe per node, whatever the log's size.
+        with binary_cursor() as cursor:
             cursor.execute(
-                "SELECT q.level, q.index, substring(c.hashes FROM q.offset_ + 1 FOR %s)"
-                " FROM unnest(%s::int[], %s::bigint[], %s::bigint[], %s::int[])"
+                "SELECT q.level, q.index, s.hash"
+                " FROM unnest(%b::int[], %b::bigint[], %b::bigint[], %b::int[])"
                 " AS q(level, index, key, offset_)"
-                " JOIN ledger_treechunk c ON c.key = q.key",
+                " CROSS JOIN LATERAL (SELECT substring(c.hashes FROM q.offset_ + 1"
+                f" FOR {HASH_SIZE}) AS hash"
+                " FROM ledger_treechunk c WHERE c.key = q.key LIMIT 1) AS s",
                 [
-                    HASH_SIZE,
                     [level for level, _ in ids],
                     [index for _, index in ids],
                     [chunk_key(*_chunk_of(level, index)) for level, index in ids],
@@ -97,34 +101,36 @@ def right_edge_ids(size: int) -> list[tuple[int, int]]:
     return ids
 
 
-def store_nodes(nodes: list[Node]) -> None:
-    """Append newly completed nodes to their chunks.
+def store_nodes(runs: Iterable[NodeRun]) -> None:
+    """Append newly completed nodes, given as runs of one level, to their chunks.
 
     Nodes complete in index order per level, so each chunk only ever grows
     at its end; anything else means the stored tree and the log disagree.
     """
-    by_chunk: dict[tuple[int, int], list[Node]] = defaultdict(list)
-    for node in nodes:
-        by_chunk[_chunk_of(node.level, node.index)].append(node)
-    existing = {(row.level, row.chunk): row for row in _chunks(by_chunk)} if by_chunk else {}
+    appended: dict[tuple[int, int], tuple[int, bytes]] = {}
+    for level, first, hashes in runs:
+        start, end = first, first + len(hashes)
+        while start < end:
+            chunk = start // CHUNK_WIDTH
+            stop = min(end, (chunk + 1) * CHUNK_WIDTH)
+            if (level, chunk) in appended:
+                raise RuntimeError(f"two runs of nodes for level {level} chunk {chunk}")
+            appended[(level, chunk)] = (start, b"".join(hashes[start - first : stop - first]))
+            start = stop
+    existing = {(row.level, row.chunk): row for row in _chunks(appended)} if appended else {}
     to_create, to_update = [], []
-    for (level, chunk), chunk_nodes in by_chunk.items():
+    for (level, chunk), (start, hashes) in appended.items():
         row = existing.get((level, chunk))
-        hashes = bytes(row.hashes) if row else b""
-        for node in sorted(chunk_nodes, key=lambda n: n.index):
-            expected_offset = (node.index % CHUNK_WIDTH) * HASH_SIZE
-            if len(hashes) != expected_offset:
-                raise RuntimeError(
-                    f"tree storage out of step at level {level} index {node.index}: "
-                    f"chunk holds {len(hashes) // HASH_SIZE} hashes"
-                )
-            hashes += node.hash
+        stored = bytes(row.hashes) if row else b""
+        if len(stored) != (start % CHUNK_WIDTH) * HASH_SIZE:
+            raise RuntimeError(
+                f"tree storage out of step at level {level} index {start}: "
+                f"chunk holds {len(stored) // HASH_SIZE} hashes"
+            )
         if row:
-            row.hashes = hashes
+            row.hashes = stored + hashes
             to_update.append(row)
         else:
-            to_create.append(
-                TreeChunk(key=chunk_key(level, chunk), level=level, chunk=chunk, hashes=hashes)
-            )
-    TreeChunk.objects.bulk_create(to_create)
-    TreeChunk.objects.bulk_update(to_update, ["hashes"])
+            to_create.append((chunk_key(level, chunk), level, chunk, hashes))
+    insert_rows(TreeChunk, ("key", "level", "chunk", "hashes"), to_create)
+    update_by_key(TreeChunk, ("hashes",), to_update)

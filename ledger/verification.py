@@ -17,7 +17,7 @@ from ledger.merkle import (
     leaf_hash,
     verify_consistency,
 )
-from ledger.models import Checkpoint, Entry, LogState, TreeChunk
+from ledger.models import Checkpoint, Entry, LogIndex, LogState, TreeChunk
 from ledger.note import NoteError, open_note
 from ledger.platform_entries import platform_public_key
 from ledger.storage import CHUNK_WIDTH, load_nodes, node_getter
@@ -81,20 +81,35 @@ class LedgerVerifier:
             self.entries_checked += len(batch)
         if expected != size:
             yield Problem(expected, f"the log state says {size} entries, {expected} are sealed")
+        yield from self._check_unsequenced(expected)
         yield from self._check_consistency(list(checkpoints.values()))
 
     def _batches(self) -> Iterator[tuple[list[EntryRow], dict[int, str]]]:
         """Sealed entries in index order, with each entry's kind by entry id."""
         rows = (
-            Entry.objects.filter(index__isnull=False)
-            .order_by("index")
-            .values_list("index", "id", "data", "leaf_hash", "kind")
+            LogIndex.objects.order_by("index")
+            .values_list("index", "entry_id", "entry__data", "entry__leaf_hash", "entry__kind")
             .iterator(chunk_size=BATCH)
         )
         while batch := list(itertools.islice(rows, BATCH)):
             yield (
                 [EntryRow(i, pk, bytes(data), bytes(leaf)) for i, pk, data, leaf, _ in batch],
                 {pk: kind for _, pk, _, _, kind in batch},
+            )
+
+    def _check_unsequenced(self, size: int) -> Iterator[Problem]:
+        """An entry neither sealed nor queued would never be sealed: its
+        reading would stay out of the log for good."""
+        lost = list(
+            Entry.objects.filter(sealed__isnull=True, pending__isnull=True)
+            .order_by("id")
+            .values_list("id", flat=True)[:10]
+        )
+        if lost:
+            yield Problem(
+                size,
+                f"entries with ids {', '.join(map(str, lost))} are neither sealed nor waiting "
+                "to be sealed",
             )
 
     def _check_checkpoint(self, checkpoint: Checkpoint, root: bytes) -> Iterator[Problem]:

@@ -40,13 +40,14 @@ from ledger.cosignature import (
 )
 from ledger.models import Checkpoint, Cosignature, WitnessState
 from ledger.note import NoteError, split_note
-from ledger.services import checkpoint_latest, consistency_proof_for
+from ledger.services import SealReport, checkpoint_latest, consistency_proof_for, log_seal
 from ledger.witness import SIZE_CONTENT_TYPE, format_add_checkpoint
 
 __all__ = [
     "PushOutcome",
     "WitnessEndpoint",
     "configured_witnesses",
+    "log_seal_and_push",
     "parse_witnesses",
     "witness_push",
     "witnesses_due",
@@ -225,6 +226,20 @@ def witnesses_push(*, force: bool = False, timeout: float | None = None) -> list
             logger.exception("witness %s: push failed", endpoint.name)
             outcomes.append(PushOutcome(endpoint.name, "invalid", latest.size, detail=str(exc)))
     return outcomes
+
+
+def log_seal_and_push(*, batch_size: int) -> tuple[SealReport, list[PushOutcome]]:
+    """Seal, then push the latest checkpoint to the witnesses and wait for
+    their cosignatures: sealing by hand ends with a cosigned checkpoint.
+
+    The Celery task queues the push instead, so that a slow witness never
+    holds up the next seal. Nothing is pushed while another sequencer holds
+    the log: it pushes what it seals.
+    """
+    report = log_seal(batch_size=batch_size)
+    if report.busy:
+        return report, []
+    return report, witnesses_push()
 
 
 def witness_push(

@@ -4,12 +4,12 @@ import itertools
 import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from ledger import merkle
 from ledger.checkpoint import parse_checkpoint
 from ledger.log_key import log_signer
-from ledger.models import Checkpoint, Entry, TreeChunk
+from ledger.models import Checkpoint, Entry, LogIndex, PendingEntry, TreeChunk
 from ledger.note import open_note
 from ledger.services import (
     LedgerError,
@@ -27,19 +27,28 @@ def append(count: int, start: int = 0) -> None:
 
 
 def leaf_hashes_in_index_order() -> list[bytes]:
-    return [bytes(h) for h in Entry.objects.order_by("index").values_list("leaf_hash", flat=True)]
+    return [
+        bytes(h)
+        for h in Entry.objects.order_by("sealed__index").values_list("leaf_hash", flat=True)
+    ]
 
 
 def test_appended_entries_are_pending_until_sealed():
     append(3)
-    assert list(Entry.objects.values_list("index", flat=True)) == [None, None, None]
+    assert list(Entry.objects.values_list("sealed__index", flat=True)) == [None, None, None]
 
 
 def test_sealing_gives_contiguous_indices_in_append_order():
     append(5)
     report = log_seal()
     assert (report.sealed, report.size) == (5, 5)
-    assert list(Entry.objects.order_by("id").values_list("index", flat=True)) == [0, 1, 2, 3, 4]
+    assert list(Entry.objects.order_by("id").values_list("sealed__index", flat=True)) == [
+        0,
+        1,
+        2,
+        3,
+        4,
+    ]
 
 
 def test_checkpoint_root_is_the_rfc9162_root_of_the_entries():
@@ -77,7 +86,7 @@ def test_inclusion_proofs_from_stored_chunks_verify_against_each_checkpoint():
     for size in (300, 600, 700):
         root = bytes(Checkpoint.objects.get(size=size).root_hash)
         for index in (0, 1, 255, 256, size // 2, size - 1):
-            entry = Entry.objects.get(index=index)
+            entry = Entry.objects.get(sealed__index=index)
             proof = inclusion_proof_for(index, size)
             assert merkle.verify_inclusion(bytes(entry.leaf_hash), index, size, proof, root)
 
@@ -122,10 +131,10 @@ def test_two_sequencers_at_once_neither_corrupt_nor_fork_the_log():
         thread.start()
     for thread in threads:
         thread.join()
-    if Entry.objects.filter(index__isnull=True).exists():
+    if Entry.objects.filter(sealed__isnull=True).exists():
         log_seal()
     assert sum(r.sealed for r in reports) <= 5000
-    assert sorted(Entry.objects.values_list("index", flat=True)) == list(range(5000))
+    assert sorted(Entry.objects.values_list("sealed__index", flat=True)) == list(range(5000))
     checkpoints = list(Checkpoint.objects.order_by("size"))
     assert bytes(checkpoints[-1].root_hash) == merkle.root(leaf_hashes_in_index_order())
     for older, newer in itertools.pairwise(checkpoints):
@@ -133,3 +142,82 @@ def test_two_sequencers_at_once_neither_corrupt_nor_fork_the_log():
         assert merkle.verify_consistency(
             older.size, newer.size, proof, bytes(older.root_hash), bytes(newer.root_hash)
         )
+
+
+def assert_log_is_whole(count: int) -> None:
+    """Indices 0..count-1, each entry exactly once, nothing left pending, and
+    the latest checkpoint over exactly those entries in index order."""
+    assert not PendingEntry.objects.exists()
+    assert list(LogIndex.objects.order_by("index").values_list("index", flat=True)) == list(
+        range(count)
+    )
+    assert LogIndex.objects.values("entry").distinct().count() == Entry.objects.count() == count
+    assert bytes(Checkpoint.objects.latest().root_hash) == merkle.root(leaf_hashes_in_index_order())
+
+
+# The SQLite test database (in memory, shared cache) fails a second writer at
+# once ("database table is locked") instead of letting it wait.
+needs_concurrent_writers = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs concurrent writers"
+)
+
+
+@needs_concurrent_writers
+@pytest.mark.django_db(transaction=True)
+def test_sealers_racing_appenders_assign_every_index_once_without_gaps():
+    done = threading.Event()
+
+    def keep_appending(worker: int) -> None:
+        try:
+            for batch in range(20):
+                append(50, start=(worker * 20 + batch) * 50)
+        finally:
+            connection.close()
+
+    def keep_sealing() -> None:
+        try:
+            while not done.is_set():
+                log_seal(batch_size=70)
+        finally:
+            connection.close()
+
+    appenders = [threading.Thread(target=keep_appending, args=(w,)) for w in range(2)]
+    sealers = [threading.Thread(target=keep_sealing) for _ in range(2)]
+    for thread in appenders + sealers:
+        thread.start()
+    for thread in appenders:
+        thread.join()
+    done.set()
+    for thread in sealers:
+        thread.join()
+    log_seal()
+    assert_log_is_whole(2000)
+
+
+@needs_concurrent_writers
+@pytest.mark.django_db(transaction=True)
+def test_an_entry_committed_after_higher_ids_were_sealed_is_sealed_by_the_next_seal():
+    appended, release, late_ids = threading.Event(), threading.Event(), []
+
+    def slow_append() -> None:
+        try:
+            with transaction.atomic():
+                late_ids.extend(entries_append(items=[(b"late entry", "test")]))
+                appended.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=slow_append)
+    thread.start()
+    assert appended.wait(10)
+    append(3)  # drawn after the slow transaction's id, committed before it
+    assert log_seal().sealed == 3
+    release.set()
+    thread.join()
+    assert (
+        min(Entry.objects.filter(sealed__isnull=False).values_list("id", flat=True)) > (late_ids[0])
+    )
+    assert log_seal().sealed == 1
+    assert Entry.objects.get(pk=late_ids[0]).index == 3
+    assert_log_is_whole(4)

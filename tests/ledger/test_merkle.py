@@ -711,6 +711,25 @@ def test_accumulator_resumes_from_stored_nodes():
     assert MerkleAccumulator.from_nodes(0, dict_get_node(stored)).root() == EMPTY_ROOT
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 60), max_size=10))  # at most MAX_SIZE leaves
+def test_extend_in_any_batches_reports_the_nodes_of_appending_one_by_one(batch_sizes):
+    # Given leaves added in batches of any sizes (a sequencer's seals), then
+    # every node is reported once, with its hash, and the root is right after
+    # every batch: the same as appending the leaves one at a time.
+    acc, reported, size = MerkleAccumulator(), {}, 0
+    for count in batch_sizes:
+        for node in acc.extend(LEAVES[size : size + count]):
+            assert (node.level, node.index) not in reported, "a node is reported once"
+            reported[(node.level, node.index)] = node.hash
+        size += count
+        assert acc.size == size
+        assert acc.root() == ROOTS[size]
+    one_by_one = MerkleAccumulator()
+    expected = {(n.level, n.index): n.hash for h in LEAVES[:size] for n in one_by_one.append(h)}
+    assert reported == expected
+
+
 def test_accumulator_reports_nodes_bottom_up():
     acc = MerkleAccumulator()
     acc.extend(LEAVES[:7])

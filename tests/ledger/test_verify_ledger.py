@@ -50,7 +50,7 @@ def test_changed_reading_temperature_is_found(log):
 
 
 def test_changed_entry_bytes_are_found(log):
-    entry = Entry.objects.get(index=11)
+    entry = Entry.objects.get(sealed__index=11)
     data = bytearray(entry.data)
     data[-3] = ord("A") if data[-3] != ord("A") else ord("B")
     Entry.objects.filter(pk=entry.pk).update(data=bytes(data))
@@ -68,7 +68,7 @@ def test_changed_stored_subtree_hash_is_found(log):
 
 
 def test_deleted_entry_is_found(log):
-    entry = Entry.objects.get(index=20)
+    entry = Entry.objects.get(sealed__index=20)
     Reading.objects.filter(ledger_entry=entry).delete()
     entry.delete()
     message = failure()
@@ -77,13 +77,21 @@ def test_deleted_entry_is_found(log):
 
 
 def test_swapped_entries_are_found(log):
-    first, second = Entry.objects.get(index=5), Entry.objects.get(index=6)
+    first, second = Entry.objects.get(sealed__index=5), Entry.objects.get(sealed__index=6)
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE ledger_entry SET log_index = -1 WHERE id = %s", [first.pk])
-        cursor.execute("UPDATE ledger_entry SET log_index = 5 WHERE id = %s", [second.pk])
-        cursor.execute("UPDATE ledger_entry SET log_index = 6 WHERE id = %s", [first.pk])
+        cursor.execute("UPDATE ledger_logindex SET entry_id = -1 WHERE log_index = 5")
+        cursor.execute("UPDATE ledger_logindex SET entry_id = %s WHERE log_index = 6", [first.pk])
+        cursor.execute("UPDATE ledger_logindex SET entry_id = %s WHERE log_index = 5", [second.pk])
     # The stored tree still has entry 5's old leaf hash where the swap put 6's.
     assert "entry 5: stored subtree hash at level 0 index 5" in failure()
+
+
+def test_an_entry_that_is_neither_sealed_nor_queued_is_found(log):
+    # Written around entries_append, so never queued for the sequencer.
+    entry = Entry.objects.create(data=b"never queued", leaf_hash=b"\0" * 32, kind="test")
+    message = failure()
+    assert "entry 42:" in message
+    assert f"ids {entry.pk} are neither sealed nor waiting to be sealed" in message
 
 
 def test_rewritten_checkpoint_is_found(log):

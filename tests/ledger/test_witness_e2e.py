@@ -20,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 
 from ledger import tasks
 from ledger.checkpoint import format_checkpoint
@@ -166,6 +167,16 @@ def test_log_pushes_checkpoints_to_a_witness_process_and_serves_its_cosignatures
 
     # Nothing new: nothing to push.
     assert only_outcome().result == "up-to-date"
+
+
+def test_seal_command_ends_with_the_checkpoint_cosigned_by_the_configured_witness(witness, capsys):
+    append(4)
+    call_command("seal")
+    row = Cosignature.objects.get(checkpoint__size=4)
+    assert row.witness == WITNESS_NAME
+    text = open_note(Checkpoint.objects.get(size=4).note, [log_signer().verifier()]).text
+    verify_cosignature(text, row.signature_line, witness.vkey)
+    assert f"witness {WITNESS_NAME}: cosigned at size 4" in capsys.readouterr().out
 
 
 def test_seal_task_queues_the_push_and_the_push_task_stores_the_cosignature(witness, monkeypatch):
