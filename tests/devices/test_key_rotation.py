@@ -25,7 +25,7 @@ from devices.wire import b64url_decode, b64url_encode, sign_reading
 from ledger.evidence import EvidenceError, evidence_bundle
 from ledger.log_key import log_vkey
 from ledger.merkle import leaf_hash
-from ledger.models import Entry
+from ledger.models import Entry, PendingEntry
 from ledger.platform_entries import (
     platform_entry_open,
     platform_entry_sign,
@@ -485,6 +485,7 @@ def relog(pending, **changes) -> None:
         kind=kind, claims={name: value for name, value in claims.items() if value is not None}
     )
     Entry.objects.filter(pk=pending.pk).update(data=data, leaf_hash=leaf_hash(data))
+    PendingEntry.objects.filter(entry_id=pending.pk).update(leaf_hash=leaf_hash(data))
 
 
 def sealed_new_key_reading(device) -> int:
