@@ -244,16 +244,34 @@ def max_reading_id() -> int:
         return cursor.fetchone()[0]
 
 
-def ledger_figures() -> dict:
-    """Readings' ledger entries: appended with each reading, sealed by ledger.seal tasks."""
-    try:
-        from ledger.models import Checkpoint, Entry
-    except ImportError:
-        return {}
+def ledger_figures(seal_wait_s: float = 30.0) -> dict:
+    """Readings' ledger entries, appended with each reading and sealed by beat and
+    the backlog seals; and, once all are sealed (at most ``seal_wait_s``), how long
+    each reading waited from the bridge receiving it to the first signed
+    checkpoint that covers it."""
+    from django.db import connection
+
+    from ledger.models import Checkpoint, Entry
+
+    deadline = time.monotonic() + seal_wait_s
+    while time.monotonic() < deadline and Entry.objects.filter(sealed__isnull=True).exists():
+        time.sleep(0.2)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY wait), max(wait)"
+            " FROM (SELECT extract(epoch FROM c.created_at - r.received_at) AS wait"
+            "  FROM devices_reading r JOIN ledger_logindex li ON li.entry_id = r.ledger_entry_id"
+            "  CROSS JOIN LATERAL (SELECT created_at FROM ledger_checkpoint"
+            "   WHERE size > li.log_index ORDER BY size LIMIT 1) c"
+            "  WHERE r.device_id LIKE %s) AS waits",
+            ["bench-%"],
+        )
+        (p50, p99), longest = cursor.fetchone()
     return {
         "entries": Entry.objects.count(),
         "sealed": Entry.objects.filter(sealed__isnull=False).count(),
         "checkpoints": Checkpoint.objects.count(),
+        "to_checkpoint_s": {"p50": p50, "p99": p99, "max": longest},
     }
 
 
@@ -763,6 +781,11 @@ def report(figures: dict) -> None:
         print(
             f"ledger: {ledger['entries']} entries (incl. warm-up), {ledger['sealed']} sealed "
             f"in {ledger['checkpoints']} checkpoints by the end"
+        )
+        wait = ledger["to_checkpoint_s"]
+        print(
+            f"ledger: bridge received -> signed checkpoint p50 {wait['p50']:.2f} s, "
+            f"p99 {wait['p99']:.2f} s, max {wait['max']:.2f} s"
         )
     print(
         f"product commit: {figures.get('product_commit')}; ingest path source sha256 "
