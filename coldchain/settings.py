@@ -208,11 +208,18 @@ LEDGER_SEAL_BATCH = env_int("LEDGER_SEAL_BATCH", 50_000)
 CELERY_BEAT_SCHEDULE = {
     # Seal pending ledger entries into the tree and sign a checkpoint; the
     # ingest task also asks for a seal when its backlog passes LEDGER_SEAL_BACKLOG.
-    "ledger-seal": {"task": "ledger.seal", "schedule": LEDGER_SEAL_INTERVAL_S},
+    # Each expires after one interval: while workers are down, ticks do not
+    # pile up in the queue (the next tick does the same work).
+    "ledger-seal": {
+        "task": "ledger.seal",
+        "schedule": LEDGER_SEAL_INTERVAL_S,
+        "options": {"expires": LEDGER_SEAL_INTERVAL_S},
+    },
     # Queue again the ingest batches whose Celery message was lost (devices.inbox).
     "ingest-requeue": {
         "task": "devices.requeue_stalled_batches",
         "schedule": INGEST_REQUEUE_INTERVAL_S,
+        "options": {"expires": INGEST_REQUEUE_INTERVAL_S},
     },
 }
 

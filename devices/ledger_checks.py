@@ -42,7 +42,15 @@ def check_readings(rows: list[EntryRow]) -> Iterator[Problem]:
         key["id"]: key
         for key in DeviceKey.objects.filter(
             pk__in={r["signing_key_id"] for r in readings.values()}
-        ).values("id", "device_id", "number", "public_key", "valid_from", "retired_at")
+        ).values(
+            "id",
+            "device_id",
+            "number",
+            "public_key",
+            "valid_from",
+            "retired_at",
+            "valid_from_entry__sealed__index",
+        )
     }
     for row in rows:
         reading = readings.get(row.entry_id)
@@ -57,6 +65,12 @@ def check_readings(rows: list[EntryRow]) -> Iterator[Problem]:
         which = f"key #{key['number']} of {key['device_id']}"
         if key["device_id"] != reading["device_id"]:
             yield Problem(row.index, f"a reading of {reading['device_id']} names {which}")
+            continue
+        # A key added to the history behind the log's back has no entry before
+        # the readings it verified; the entry checks alone would never see it.
+        logged_at = key["valid_from_entry__sealed__index"]
+        if logged_at is None or logged_at > row.index:
+            yield Problem(row.index, f"{which} signed this reading but is not in the log before it")
             continue
         try:
             message = parse_compact(row.data)

@@ -347,6 +347,23 @@ def test_verify_ledger_finds_a_reading_attributed_to_another_key(rotated_log):
     )
 
 
+def test_verify_ledger_finds_a_key_added_to_the_history_behind_the_logs_back(rotated_log):
+    second = rotated_log.keys[1]
+    unlogged = DeviceKey.objects.create(
+        device_id=rotated_log.id,
+        number=3,
+        public_key=bytes(second.public_key),
+        fingerprint=second.fingerprint,
+        valid_from=second.valid_from,
+        retired_at=second.valid_from + timedelta(days=1),
+    )
+    Reading.objects.filter(seq=6).update(signing_key=unlogged)
+    index = Reading.objects.get(seq=6).ledger_entry.index
+    message = verify_ledger_failure()
+    assert f"entry {index}: key #3 of {rotated_log.id} signed this reading" in message
+    assert "is not in the log before it" in message
+
+
 def test_verify_ledger_finds_a_key_history_that_differs_from_the_rotation_entry(rotated_log):
     second = rotated_log.keys[1]
     DeviceKey.objects.filter(pk=second.pk).update(valid_from=second.valid_from - timedelta(days=1))
