@@ -1,0 +1,173 @@
+"""The one feature function, shared by training and scoring.
+
+``features(readings)`` turns a canonical readings frame (``analytics.readings``)
+into one row per shipment and evaluated instant (every ``every_s`` seconds,
+epoch-aligned). A feature at ``t`` uses only readings with ``ts <= t``: the
+model must see at training time exactly what it will see live. The columns
+and their units are listed in ``FEATURES`` and in docs/analytics.md.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analytics.quorum import aligned_readings, quorum
+
+WINDOWS_MIN = (5, 15, 30)
+CONTEXT = ("temp_min", "temp_max", "setpoint_c", "ambient_c", "door_open", "reefer_on")
+FEATURES = (
+    *(f"probe_{stat}_{w}m_c" for w in WINDOWS_MIN for stat in ("level_max", "level_min")),
+    *(f"probe_{stat}_{w}m_c_per_h" for w in WINDOWS_MIN for stat in ("slope_max", "slope_min")),
+    "probe_excess_c",
+    "validated_c",
+    "validated_slope_15m_c_per_h",
+    "gap_to_max_c",
+    "gap_to_min_c",
+    "minus_setpoint_c",
+    "ambient_minus_validated_c",
+    "door_open",
+    "reefer_on",
+    "since_door_opened_min",
+    "door_open_share_30m",
+    "quorum",
+    "n_devices",
+    "n_flagged",
+    "spread_c",
+    "above_range_min",
+    "below_range_min",
+    "out_of_range_run_min",
+    "stalest_age_min",
+    "n_silent",
+)
+
+
+def _rolling_mean(values: pd.Series, group: pd.Series, points: int) -> pd.Series:
+    """Mean of the non-missing values among the last ``points`` rows of each group.
+
+    Cumulative sums instead of ``groupby().rolling()``: one vectorised pass
+    whatever the number of groups.
+    """
+    filled = values.fillna(0.0).astype("float64")
+    seen = values.notna().astype("float64")
+    total = filled.groupby(group).cumsum()
+    count = seen.groupby(group).cumsum()
+    total -= total.groupby(group).shift(points).fillna(0.0)
+    count -= count.groupby(group).shift(points).fillna(0.0)
+    return total / count.where(count > 0)
+
+
+def _latest(steps: pd.DataFrame, readings: pd.DataFrame, name: str) -> pd.Series:
+    """The shipment's latest non-missing ``name`` at or before each step."""
+    known = readings.loc[readings[name].notna(), ["shipment", "ts", name]]
+    known = known.sort_values("ts", kind="stable")
+    merged = pd.merge_asof(
+        steps[["shipment", "t"]].reset_index().sort_values("t", kind="stable"),
+        known,
+        left_on="t",
+        right_on="ts",
+        by="shipment",
+        direction="backward",
+    )
+    return merged.set_index("index")[name].reindex(steps.index)
+
+
+def _door_opened_at(steps: pd.DataFrame, readings: pd.DataFrame) -> pd.Series:
+    """When the door last went from closed (or unknown) to open, at or before each step."""
+    door = readings.loc[readings["door_open"].notna(), ["shipment", "ts", "door_open"]]
+    door = door.sort_values(["shipment", "ts"], kind="stable")
+    was_open = door["door_open"].groupby(door["shipment"]).shift().fillna(False).astype(bool)
+    openings = door.loc[door["door_open"].astype(bool) & ~was_open, ["shipment", "ts"]]
+    openings = openings.assign(opened_at=openings["ts"]).sort_values("ts", kind="stable")
+    merged = pd.merge_asof(
+        steps[["shipment", "t"]].reset_index().sort_values("t", kind="stable"),
+        openings,
+        left_on="t",
+        right_on="ts",
+        by="shipment",
+        direction="backward",
+    )
+    return merged.set_index("index")["opened_at"].reindex(steps.index)
+
+
+def _per_probe(aligned: pd.DataFrame, step_s: int) -> pd.DataFrame:
+    """Rolling level and slope of each probe, reduced to the hottest and coldest probe.
+
+    Reducing keeps the columns independent of how many devices a shipment has.
+    """
+    probe = aligned["shipment"] + "\x00" + aligned["device"]
+    temp = aligned["temp_c"]
+    columns = {}
+    for window in WINDOWS_MIN:
+        points = window * 60 // step_s
+        columns[f"level_{window}"] = _rolling_mean(temp, probe, points)
+        earlier = temp.groupby(probe).shift(points)
+        columns[f"slope_{window}"] = (temp - earlier) * 60.0 / window
+    per_probe = pd.DataFrame(columns).assign(shipment=aligned["shipment"], t=aligned["t"])
+    grouped = per_probe.groupby(["shipment", "t"], sort=True)
+    out = pd.DataFrame(index=grouped.size().index)
+    for window in WINDOWS_MIN:
+        out[f"probe_level_max_{window}m_c"] = grouped[f"level_{window}"].max()
+        out[f"probe_level_min_{window}m_c"] = grouped[f"level_{window}"].min()
+        out[f"probe_slope_max_{window}m_c_per_h"] = grouped[f"slope_{window}"].max()
+        out[f"probe_slope_min_{window}m_c_per_h"] = grouped[f"slope_{window}"].min()
+    stale = aligned.groupby(["shipment", "t"], sort=True)
+    out["stalest_age_min"] = stale["age_s"].max() / 60.0
+    out["n_silent"] = stale["temp_c"].size() - stale["temp_c"].count()
+    out["probe_hot_c"] = stale["temp_c"].max()
+    out["probe_cold_c"] = stale["temp_c"].min()
+    return out
+
+
+def features(
+    readings: pd.DataFrame,
+    *,
+    every_s: int = 300,
+    step_s: int = 60,
+    max_age_s: float = 180.0,
+    k: int = 2,
+    tolerance_c: float = 1.0,
+) -> pd.DataFrame:
+    """Feature rows indexed by (shipment, t), columns ``FEATURES``, for a canonical frame.
+
+    The quorum and the running totals are computed on a ``step_s`` grid; rows
+    are kept every ``every_s`` seconds (a multiple of ``step_s``).
+    """
+    if every_s % step_s:
+        raise ValueError("every_s must be a multiple of step_s")
+    aligned = aligned_readings(readings, step_s=step_s, max_age_s=max_age_s)
+    steps = quorum(aligned, k=k, tolerance_c=tolerance_c).steps
+    steps = steps.join(_per_probe(aligned, step_s), on=["shipment", "t"])
+    for name in CONTEXT:
+        steps[name] = _latest(steps, readings, name).astype("float64")
+
+    validated = steps["validated_c"]
+    shipment = steps["shipment"]
+    steps["validated_slope_15m_c_per_h"] = (
+        validated - validated.groupby(shipment).shift(15 * 60 // step_s)
+    ) * 4.0
+    steps["gap_to_max_c"] = steps["temp_max"] - validated
+    steps["gap_to_min_c"] = validated - steps["temp_min"]
+    steps["minus_setpoint_c"] = validated - steps["setpoint_c"]
+    steps["ambient_minus_validated_c"] = steps["ambient_c"] - validated
+    # How far the most extreme probe is beyond the range: what a threshold rule sees.
+    steps["probe_excess_c"] = np.fmax(
+        steps["probe_hot_c"] - steps["temp_max"], steps["temp_min"] - steps["probe_cold_c"]
+    ).clip(lower=0.0)
+    opened_at = _door_opened_at(steps, readings)
+    steps["since_door_opened_min"] = (steps["t"] - opened_at).dt.total_seconds() / 60.0
+    steps["door_open_share_30m"] = _rolling_mean(steps["door_open"], shipment, 30 * 60 // step_s)
+
+    step_min = step_s / 60.0
+    above = (validated > steps["temp_max"]).astype("float64")
+    below = (validated < steps["temp_min"]).astype("float64")
+    steps["above_range_min"] = above.groupby(shipment).cumsum() * step_min
+    steps["below_range_min"] = below.groupby(shipment).cumsum() * step_min
+    outside = (above + below) > 0
+    run = (outside.ne(outside.shift()) | shipment.ne(shipment.shift())).cumsum()
+    steps["out_of_range_run_min"] = outside.astype("float64").groupby(run).cumsum() * step_min
+    steps["quorum"] = steps["quorum"].astype("float64")
+
+    seconds = (steps["t"] - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
+    kept = steps[(seconds % every_s) == 0]
+    return kept.set_index(["shipment", "t"])[list(FEATURES)].astype("float64")
