@@ -39,12 +39,15 @@ class LabelConfig:
     horizon_s: float = 1800.0  # how far ahead "breach soon" looks
 
 
+DEFAULT_LABELS = LabelConfig()
+
+
 def shipment_id(truck: pd.Series, trip: pd.Series) -> pd.Series:
     """``truck-003/2``: the truck and its trip number, one shipment per trip."""
     return truck.astype("string") + "/" + trip.astype("string")
 
 
-def breach_labels(truth: pd.DataFrame, config: LabelConfig = LabelConfig()) -> pd.DataFrame:
+def breach_labels(truth: pd.DataFrame, config: LabelConfig = DEFAULT_LABELS) -> pd.DataFrame:
     """Per (shipment, t) breach labels from a truth frame.
 
     ``truth`` needs ``shipment, t, cargo_c, temp_min, temp_max`` (``t`` as

@@ -1,0 +1,145 @@
+"""Training data sets from the simulator's offline mode, as files with recorded SHA-256.
+
+``dataset_build`` simulates a fleet (products, routes, weather, loads and
+faults all come from the simulator), keeps the simulator's own files under
+``raw/`` untouched, and derives:
+
+* ``readings.csv``       the canonical readings frame (the input format of scoring),
+  one shipment per truck trip, forged and replayed messages removed (the
+  platform refuses them before analytics sees anything);
+* ``labels.csv``         per (shipment, t): ``BREACH_COLUMNS`` of ``analytics.labels``;
+* ``sensor_faults.csv``  per (shipment, device, t): ``sensor_fault``;
+* ``manifest.json``      configuration, label definitions, row counts and SHA-256.
+
+The same arguments give the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from analytics.labels import (
+    DEFAULT_LABELS,
+    LabelConfig,
+    breach_labels,
+    sensor_fault_labels,
+    shipment_id,
+)
+from analytics.readings import COLUMNS, readings_frame
+from devices.simulator.fleet import FleetConfig
+from devices.simulator.offline import generate
+
+FORMAT = "coldchain-analytics-dataset/1"
+DEFAULT_START = datetime(2026, 1, 5, tzinfo=UTC)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _times(text: pd.Series) -> pd.Series:
+    return pd.to_datetime(text, utc=True, format="ISO8601").astype("datetime64[ms, UTC]")
+
+
+def _write(frame: pd.DataFrame, path: Path) -> None:
+    """CSV with RFC 3339 millisecond times and fixed spellings, so bytes are reproducible."""
+    out = frame.copy()
+    for name in out.columns:
+        if isinstance(out[name].dtype, pd.DatetimeTZDtype):
+            out[name] = out[name].dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + "Z"
+        elif out[name].dtype in (bool, "boolean"):
+            out[name] = out[name].map({True: "true", False: "false"}).astype("string")
+    out.to_csv(path, index=False, lineterminator="\n", na_rep="")
+
+
+def _shipments(raw: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Truth with a ``shipment`` column, and the readings joined to it on (truck, t)."""
+    truth = pd.read_csv(raw / "truth.csv", dtype={"truck": "string"})
+    truth["shipment"] = shipment_id(truth["truck"], truth["trip"])
+    readings = pd.read_csv(raw / "readings.csv", dtype=str, keep_default_na=False)
+    readings = readings[readings["injected"] == ""]
+    context = truth[["truck", "t", "shipment", "temp_min", "temp_max"]]
+    readings = readings.merge(context.astype({"t": str}), on=["truck", "t"], how="inner")
+    truth["t"] = _times(truth["t"])
+    readings = readings.assign(t=_times(readings["t"]))
+    return truth, readings
+
+
+def dataset_build(
+    *,
+    out_dir: Path,
+    trucks: int,
+    days: float,
+    seed: int,
+    fault_rate: float,
+    loggers: int = 2,
+    trip_hours: tuple[float, float] = (8.0, 16.0),
+    labels: LabelConfig = DEFAULT_LABELS,
+    start: datetime = DEFAULT_START,
+    jobs: int = 1,
+) -> dict:
+    """Simulate ``trucks`` for about ``days`` and write the labelled data set; return its manifest.
+
+    ``fault_rate`` is random faults per truck-day; ``loggers`` independent
+    loggers per truck besides the reefer controller (2 gives the quorum a
+    majority of 3); trips last ``trip_hours`` (range), as many as fill ``days``.
+    """
+    out_dir = Path(out_dir)
+    raw = out_dir / "raw"
+    config = FleetConfig(
+        start=start.timestamp(),
+        trucks=trucks,
+        loggers=loggers,
+        seed=seed,
+        trip_hours=trip_hours,
+        fault_rate_per_day=fault_rate,
+    )
+    trips = max(1, math.ceil(days * 24.0 / (sum(trip_hours) / 2.0)))
+    simulator = generate(config, raw, trips=trips, jobs=jobs)
+
+    truth, joined = _shipments(raw)
+    readings = readings_frame(joined[list(COLUMNS)])
+    breach = breach_labels(truth, labels)
+    faults = pd.read_csv(raw / "faults.csv", dtype={"device": "string"})
+    faults = faults.assign(start=_times(faults["start"]), end=_times(faults["end"]))
+    # Every instant each device should have reported at: the truck's truth grid.
+    devices = joined[["truck", "device"]].drop_duplicates()
+    grid = truth[["truck", "shipment", "t"]].merge(devices, on="truck")
+    sensor = sensor_fault_labels(grid[["shipment", "device", "t"]], faults)
+
+    files = {"readings.csv": readings, "labels.csv": breach, "sensor_faults.csv": sensor}
+    for name, frame in files.items():
+        _write(frame, out_dir / name)
+    manifest = {
+        "format": FORMAT,
+        "config": {
+            "trucks": trucks,
+            "days": days,
+            "seed": seed,
+            "fault_rate": fault_rate,
+            "loggers": loggers,
+            "trip_hours": list(trip_hours),
+            "trips_per_truck": trips,
+            "start": start.isoformat(),
+        },
+        "labels": asdict(labels),
+        "simulator": simulator,
+        "files": {
+            name: {"rows": len(frame), "sha256": _sha256(out_dir / name)}
+            for name, frame in sorted(files.items())
+        },
+    }
+    text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    (out_dir / "manifest.json").write_text(text)
+    return json.loads(text)
