@@ -228,3 +228,28 @@ def test_verify_ledger_finds_a_version_made_active_behind_the_logs_back(rows):
     message = verify_ledger_failure()
 
     assert "is active, but the log's latest activation of breach_soon is not of it" in message
+
+
+def test_admin_lists_versions_with_their_metrics_and_artifact_hash(admin_client, rows):
+    version = register(train(rows))
+
+    page = admin_client.get("/admin/analytics/modelversion/").content.decode()
+
+    assert "auc 0.93, recall 0.961" in page
+    assert version.artifact_sha256 in page
+
+
+def test_admin_activate_action_activates_through_the_registry(admin_client, rows):
+    first = register(train(rows))
+    second = register(train(rows, seed=1), activate=False)
+
+    admin_client.post(
+        "/admin/analytics/modelversion/",
+        {"action": "activate", "_selected_action": [second.pk]},
+    )
+
+    assert model_version_active(task=first.task) == second
+    assert second.activations.get().previous == first
+    history = admin_client.get("/admin/analytics/modelactivation/").content.decode()
+    assert "breach_soon v2" in history
+    assert "breach_soon v1" in history
