@@ -230,6 +230,16 @@ def test_verify_ledger_finds_a_version_made_active_behind_the_logs_back(rows):
     assert "is active, but the log's latest activation of breach_soon is not of it" in message
 
 
+def test_verify_ledger_names_the_activation_whose_version_was_deactivated_behind_its_back(rows):
+    version = register(train(rows))
+    ModelVersion.objects.filter(pk=version.pk).update(active=False)
+
+    message = verify_ledger_failure()
+
+    assert f"entry {version.activations.get().entry.index}:" in message
+    assert "but the registry does not mark it active" in message
+
+
 def test_admin_lists_versions_with_their_metrics_and_artifact_hash(admin_client, rows):
     version = register(train(rows))
 
