@@ -136,6 +136,8 @@ def _save_artifact(booster: xgboost.Booster) -> tuple[str, str]:
     temporary = directory / f".{uuid.uuid4().hex}{ARTIFACT_SUFFIX}"
     try:
         booster.save_model(str(temporary))
+        # On disk before the row that names it commits: a crash must not
+        # leave a logged version whose file was still in the page cache.
         with temporary.open("rb") as handle:
             os.fsync(handle.fileno())
         artifact_sha256 = sha256_file(temporary)
