@@ -191,6 +191,11 @@ LEDGER_SIGNING_KEY_PATH = Path(
     env_str("LEDGER_SIGNING_KEY_PATH", str(VAR_DIR / "ledger-signing.key"))
 )
 
+# --- Analytics ----------------------------------------------------------------
+# Registered boosters, one <artifact SHA-256>.ubj file each; the registry rows
+# and the ledger hold their hashes, so this directory must be kept with the database.
+ANALYTICS_MODEL_DIR = Path(env_str("ANALYTICS_MODEL_DIR", str(VAR_DIR / "models")))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
