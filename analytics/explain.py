@@ -1,0 +1,219 @@
+"""Explanations: per decision, the SHAP contributions of each feature, in plain words.
+
+XGBoost computes exact TreeSHAP values (``pred_contribs=True``): per row, one
+contribution per feature plus a bias, in margin units (log-odds), summing to
+the model's raw margin for that row. Which margin is explained depends on the
+flag (``EXPLAINED``): a ``breach_soon`` flag explains the breach-soon model;
+every other flag explains one class of the breach model (``ok`` explains
+the breach class: what keeps the cargo from being called breached).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import xgboost
+
+from analytics.features import FEATURES, WINDOWS_MIN
+from analytics.scoring import BATCH_ROWS, BREACH_CLASSES, check_booster, feature_matrix
+
+BIAS = "bias"
+TOP_K = 3
+# flag -> (model, class of the breach model or None, what a positive contribution raises)
+EXPLAINED = {
+    "breach": ("breach", "breach", "the breach risk"),
+    "sensor_fault": ("breach", "sensor_fault", "the sensor-fault likelihood"),
+    "breach_soon": ("breach_soon", None, "the risk of a breach soon"),
+    "ok": ("breach", "breach", "the breach risk"),
+}
+
+
+@dataclass(frozen=True)
+class Factor:
+    feature: str
+    value: float  # the feature's value (NaN: missing)
+    contribution: float  # SHAP value, margin units; > 0 raises what the flag claims
+    text: str
+
+
+def _level(which: str, window: int) -> Callable[[float], str]:
+    return lambda v: f"{which} probe averaging {v:.1f} °C over {window} min"
+
+
+def _change(subject: str, window: int) -> Callable[[float], str]:
+    def phrase(v: float) -> str:
+        trend = "rising" if v > 0 else "falling" if v < 0 else "steady"
+        return f"{subject} {trend} {abs(v):.1f} °C/h over {window} min"
+
+    return phrase
+
+
+def _margin(edge: str, inside: str, outside: str) -> Callable[[float], str]:
+    def phrase(v: float) -> str:
+        return f"{abs(v):.1f} °C {inside if v >= 0 else outside} the {edge} limit"
+
+    return phrase
+
+
+def _count(singular: str, plural: str) -> Callable[[float], str]:
+    def phrase(v: float) -> str:
+        return f"{v:.0f} {singular if v == 1 else plural}"
+
+    return phrase
+
+
+def _minutes(template: str) -> Callable[[float], str]:
+    return lambda v: template.format(f"{v:.0f} min")
+
+
+# One phrase per feature of FEATURES, with its unit (tested to cover FEATURES
+# exactly). A missing value (NaN) is worded by MISSING instead.
+PHRASES: dict[str, Callable[[float], str]] = {
+    **{f"probe_level_max_{w}m_c": _level("hottest", w) for w in WINDOWS_MIN},
+    **{f"probe_level_min_{w}m_c": _level("coldest", w) for w in WINDOWS_MIN},
+    **{f"probe_slope_max_{w}m_c_per_h": _change("fastest-warming probe", w) for w in WINDOWS_MIN},
+    **{f"probe_slope_min_{w}m_c_per_h": _change("fastest-cooling probe", w) for w in WINDOWS_MIN},
+    "probe_excess_c": lambda v: f"most extreme probe {v:.1f} °C beyond the range",
+    "validated_c": lambda v: f"validated cargo temperature {v:.1f} °C",
+    "validated_slope_15m_c_per_h": _change("validated temperature", 15),
+    "gap_to_max_c": _margin("upper", "below", "above"),
+    "gap_to_min_c": _margin("lower", "above", "below"),
+    "minus_setpoint_c": lambda v: f"validated temperature {v:+.1f} °C from the setpoint",
+    "ambient_minus_validated_c": lambda v: (
+        f"outside air {abs(v):.1f} °C {'warmer' if v >= 0 else 'colder'} than the cargo"
+    ),
+    "door_open": lambda v: "door open" if v >= 0.5 else "door closed",
+    "reefer_on": lambda v: "reefer running" if v >= 0.5 else "reefer off",
+    "since_door_opened_min": _minutes("door last opened {} ago"),
+    "door_open_share_30m": lambda v: f"door open {v * 100:.0f} % of the last 30 min",
+    "quorum": lambda v: (
+        "devices agree on a validated temperature" if v >= 0.5 else "no quorum among the devices"
+    ),
+    "n_devices": _count("device reporting", "devices reporting"),
+    "n_flagged": _count("probe disagrees with the others", "probes disagree with the others"),
+    "spread_c": lambda v: f"devices differ by up to {v:.1f} °C",
+    "above_range_min": _minutes("{} above the range so far"),
+    "below_range_min": _minutes("{} below the range so far"),
+    "out_of_range_run_min": _minutes("out of range for the last {}"),
+    "stalest_age_min": _minutes("oldest device reading {} old"),
+    "n_silent": _count("device silent", "devices silent"),
+}
+MISSING: dict[str, str] = {
+    "validated_c": "no validated temperature (no quorum)",
+    "validated_slope_15m_c_per_h": "no validated temperature trend",
+    "gap_to_max_c": "margin to the upper limit unknown",
+    "gap_to_min_c": "margin to the lower limit unknown",
+    "minus_setpoint_c": "distance to the setpoint unknown",
+    "ambient_minus_validated_c": "outside air temperature unknown",
+    "since_door_opened_min": "door not opened so far",
+}
+
+
+def factor_text(feature: str, value: float, contribution: float, *, flag: str) -> str:
+    """One factor in plain words: what the feature says and which way it pushes the flag's risk."""
+    if math.isnan(value):
+        phrase = MISSING.get(feature, f"no data for {feature.replace('_', ' ')}")
+    else:
+        phrase = PHRASES[feature](value)
+    direction = "raises" if contribution > 0 else "lowers"
+    return f"{phrase} ({direction} {EXPLAINED[flag][2]})"
+
+
+def _contribs(booster: xgboost.Booster, matrix: np.ndarray) -> np.ndarray:
+    # pred_contribs needs a DMatrix (inplace_predict cannot give it); batched like scoring.
+    parts = [
+        booster.predict(
+            xgboost.DMatrix(
+                matrix[start : start + BATCH_ROWS], feature_names=list(FEATURES), missing=np.nan
+            ),
+            pred_contribs=True,
+        )
+        for start in range(0, len(matrix), BATCH_ROWS)
+    ]
+    return np.concatenate(parts) if parts else np.empty((0, len(FEATURES) + 1))
+
+
+def contributions(
+    features_frame: pd.DataFrame,
+    flag: pd.Series,
+    *,
+    breach_model: xgboost.Booster,
+    breach_soon_model: xgboost.Booster,
+) -> pd.DataFrame:
+    """SHAP values of the margin each row's flag is explained by (``EXPLAINED``).
+
+    Columns ``FEATURES`` and ``bias``; each row sums to that margin.
+    """
+    check_booster(breach_model, name="breach")
+    check_booster(breach_soon_model, name="breach_soon")
+    matrix = feature_matrix(features_frame)
+    flag = flag.to_numpy()
+    unknown = set(flag) - set(EXPLAINED)
+    if unknown:
+        raise ValueError(f"unknown flag(s): {', '.join(sorted(unknown))}")
+    out = np.empty((len(matrix), len(FEATURES) + 1))
+    soon = flag == "breach_soon"
+    if soon.any():
+        out[soon] = _contribs(breach_soon_model, matrix[soon])
+    if (~soon).any():
+        by_class = _contribs(breach_model, matrix[~soon])  # (rows, classes, features + 1)
+        classes = [BREACH_CLASSES.index(EXPLAINED[name][1]) for name in flag[~soon]]
+        out[~soon] = by_class[np.arange(len(by_class)), classes]
+    return pd.DataFrame(out, index=features_frame.index, columns=[*FEATURES, BIAS])
+
+
+def top_factors(
+    values: pd.Series, contribs: pd.Series, *, flag: str, k: int = TOP_K
+) -> list[Factor]:
+    """The ``k`` features with the largest absolute contribution, largest first.
+
+    ``values`` and ``contribs`` are one row of the feature frame and of
+    ``contributions``; ties keep the order of ``FEATURES``.
+    """
+    shares = contribs[list(FEATURES)].to_numpy()
+    order = np.argsort(-np.abs(shares), kind="stable")[:k]
+    return [
+        Factor(
+            feature=FEATURES[i],
+            value=float(values[FEATURES[i]]),
+            contribution=float(shares[i]),
+            text=factor_text(FEATURES[i], float(values[FEATURES[i]]), shares[i], flag=flag),
+        )
+        for i in order
+    ]
+
+
+def explain(
+    features_frame: pd.DataFrame,
+    scores: pd.DataFrame,
+    *,
+    breach_model: xgboost.Booster,
+    breach_soon_model: xgboost.Booster,
+    k: int = TOP_K,
+) -> pd.Series:
+    """The top ``k`` factors (a list of ``Factor``) of each scored row, on the scores' index."""
+    if not scores.index.equals(features_frame.index):
+        raise ValueError("scores and features must be on the same (shipment, t) index")
+    contribs = contributions(
+        features_frame,
+        scores["flag"],
+        breach_model=breach_model,
+        breach_soon_model=breach_soon_model,
+    )
+    return pd.Series(
+        [
+            top_factors(features_frame.iloc[i], contribs.iloc[i], flag=flag, k=k)
+            for i, flag in enumerate(scores["flag"])
+        ],
+        index=scores.index,
+        dtype=object,
+    )
+
+
+def factors_text(factors: list[Factor]) -> str:
+    """Factors as one line: their texts joined by ``; `` (the ``top_factors`` CSV column)."""
+    return "; ".join(factor.text for factor in factors)

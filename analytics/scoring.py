@@ -1,0 +1,215 @@
+"""Scoring: the two boosters' probabilities and the flag for every feature row.
+
+Pure functions over DataFrames; loading the models from the registry is
+``analytics.selectors.scoring_models_get``. The contract with training:
+
+* the ``breach`` booster is ``multi:softprob`` with classes ``BREACH_CLASSES``
+  (0 normal, 1 breach, 2 sensor fault); the ``breach_soon`` booster is
+  ``binary:logistic``;
+* both take the columns ``analytics.features.FEATURES`` in that order and
+  carry them as ``booster.feature_names``;
+* the thresholds are in each registered version's ``params["decision"]``.
+
+The flag rule (``flags``): ``breach`` if p(breach) >= its threshold, else
+``sensor_fault`` if p(sensor fault) >= its threshold, else ``breach_soon`` if
+p(breach soon) >= its threshold, else ``ok``. A breach outranks a sensor
+fault: a faulty probe must not hide cargo that is really warming.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xgboost
+
+from analytics.features import FEATURES, features
+from analytics.readings import COLUMNS
+
+BREACH_CLASSES = ("normal", "breach", "sensor_fault")
+FLAGS = ("ok", "breach_soon", "breach", "sensor_fault")
+SCORE_COLUMNS = ("breach_prob", "breach_soon_prob", "sensor_fault_prob", "flag")
+DEFAULT_THRESHOLD = 0.5
+# inplace_predict costs about 135 µs for one row and 1.7 µs per row in batches
+# of 10,000 (docs/benchmarks.md): larger batches gain little and hold more memory.
+BATCH_ROWS = 10_000
+
+
+class ScoringError(ValueError):
+    """A booster or a feature frame does not follow the scoring contract."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Probability thresholds of the flag rule."""
+
+    breach: float = DEFAULT_THRESHOLD
+    sensor_fault: float = DEFAULT_THRESHOLD
+    breach_soon: float = DEFAULT_THRESHOLD
+
+    @classmethod
+    def from_params(cls, *, breach_params: dict, breach_soon_params: dict) -> Decision:
+        """Thresholds from the registered versions' ``params["decision"]`` (0.5 when absent)."""
+        breach = breach_params.get("decision") or {}
+        soon = breach_soon_params.get("decision") or {}
+        return cls(
+            breach=float(breach.get("breach", DEFAULT_THRESHOLD)),
+            sensor_fault=float(breach.get("sensor_fault", DEFAULT_THRESHOLD)),
+            breach_soon=float(soon.get("breach_soon", DEFAULT_THRESHOLD)),
+        )
+
+
+def check_booster(booster: xgboost.Booster, *, name: str) -> None:
+    """Refuse a booster whose columns are not ``FEATURES``: it would score the wrong inputs."""
+    if booster.feature_names != list(FEATURES):
+        raise ScoringError(
+            f"the {name} model's feature names are not analytics.features.FEATURES "
+            f"(got {booster.feature_names})"
+        )
+
+
+def feature_matrix(features_frame: pd.DataFrame) -> np.ndarray:
+    """The frame's ``FEATURES`` columns as a float32 matrix (what XGBoost computes in)."""
+    missing = [name for name in FEATURES if name not in features_frame.columns]
+    if missing:
+        raise ScoringError(f"the feature frame lacks {', '.join(missing)}")
+    return features_frame[list(FEATURES)].to_numpy(dtype=np.float32, na_value=np.nan)
+
+
+def predict(booster: xgboost.Booster, matrix: np.ndarray, **options: Any) -> np.ndarray:
+    """``inplace_predict`` over ``matrix`` in batches of ``BATCH_ROWS`` rows."""
+    parts = [
+        booster.inplace_predict(matrix[start : start + BATCH_ROWS], **options)
+        for start in range(0, len(matrix), BATCH_ROWS)
+    ]
+    if not parts:
+        # An empty batch still has to have the model's output shape.
+        return booster.inplace_predict(np.empty((1, matrix.shape[1]), np.float32), **options)[:0]
+    return np.concatenate(parts)
+
+
+def flags(
+    *,
+    breach_prob: np.ndarray,
+    sensor_fault_prob: np.ndarray,
+    breach_soon_prob: np.ndarray,
+    decision: Decision,
+) -> np.ndarray:
+    """The flag rule (module docstring), element-wise."""
+    return np.select(
+        [
+            breach_prob >= decision.breach,
+            sensor_fault_prob >= decision.sensor_fault,
+            breach_soon_prob >= decision.breach_soon,
+        ],
+        ["breach", "sensor_fault", "breach_soon"],
+        default="ok",
+    )
+
+
+def score(
+    features_frame: pd.DataFrame,
+    *,
+    breach_model: xgboost.Booster,
+    breach_soon_model: xgboost.Booster,
+    decision: Decision,
+) -> pd.DataFrame:
+    """``SCORE_COLUMNS`` for every row of a feature frame, on the frame's index."""
+    check_booster(breach_model, name="breach")
+    check_booster(breach_soon_model, name="breach_soon")
+    matrix = feature_matrix(features_frame)
+    classes = predict(breach_model, matrix)
+    if classes.ndim != 2 or classes.shape[1] != len(BREACH_CLASSES):
+        raise ScoringError(
+            f"the breach model must give {len(BREACH_CLASSES)} class probabilities "
+            f"({', '.join(BREACH_CLASSES)}), it gives shape {classes.shape[1:]}"
+        )
+    soon = predict(breach_soon_model, matrix)
+    if soon.ndim != 1:
+        raise ScoringError("the breach_soon model must give one probability per row")
+    breach = classes[:, BREACH_CLASSES.index("breach")].astype("float64")
+    sensor_fault = classes[:, BREACH_CLASSES.index("sensor_fault")].astype("float64")
+    soon = soon.astype("float64")
+    return pd.DataFrame(
+        {
+            "breach_prob": breach,
+            "breach_soon_prob": soon,
+            "sensor_fault_prob": sensor_fault,
+            "flag": flags(
+                breach_prob=breach,
+                sensor_fault_prob=sensor_fault,
+                breach_soon_prob=soon,
+                decision=decision,
+            ),
+        },
+        index=features_frame.index,
+    )
+
+
+def score_readings(
+    readings: pd.DataFrame,
+    *,
+    breach_model: xgboost.Booster,
+    breach_soon_model: xgboost.Booster,
+    decision: Decision,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(feature frame, scores) for a canonical readings frame (``analytics.readings``).
+
+    The feature frame comes back too: explaining the scores needs it.
+    """
+    table = features(readings)
+    return table, score(
+        table, breach_model=breach_model, breach_soon_model=breach_soon_model, decision=decision
+    )
+
+
+def decision_input(readings: pd.DataFrame, *, shipment: str, t: pd.Timestamp) -> pd.DataFrame:
+    """The readings a decision on ``shipment`` at ``t`` rests on: all of its readings up to ``t``.
+
+    Not only the last 30 minutes: the running totals (time above range so far)
+    and the time since the door opened reach back to the shipment's start.
+    """
+    rows = readings[(readings["shipment"] == shipment) & (readings["ts"] <= t)]
+    return rows.reset_index(drop=True)
+
+
+def _canonical(value: object) -> object:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, float | np.floating):
+        return float(value)
+    return str(value)
+
+
+def input_window_sha256(readings: pd.DataFrame) -> str:
+    """Hex SHA-256 of readings in canonical form (docs/scoring.md, "Input window hash").
+
+    The bytes hashed are UTF-8 JSON lines: first the list ``COLUMNS``, then
+    one list per reading in that column order, rows sorted by shipment,
+    device and time; times as RFC 3339 UTC with milliseconds and ``Z``,
+    numbers as the shortest decimal that reads back as the same double, flags
+    as ``true``/``false``, missing values as ``null``; lines end with ``\\n``.
+    So anyone holding the readings can recompute it without this code, and
+    neither the row order of the input nor its CSV spelling changes it.
+    """
+    rows = readings[list(COLUMNS)].sort_values(["shipment", "device", "ts"], kind="stable")
+    digest = hashlib.sha256()
+    digest.update(json.dumps(list(COLUMNS), separators=(",", ":")).encode() + b"\n")
+    for row in rows.itertuples(index=False, name=None):
+        line = json.dumps(
+            [_canonical(value) for value in row],
+            separators=(",", ":"),
+            ensure_ascii=False,
+            allow_nan=False,  # infinity has no JSON spelling: fail rather than guess one
+        )
+        digest.update(line.encode() + b"\n")
+    return digest.hexdigest()
