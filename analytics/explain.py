@@ -71,7 +71,7 @@ def _minutes(template: str) -> Callable[[float], str]:
 
 
 # One phrase per feature of FEATURES, with its unit (tested to cover FEATURES
-# exactly). A missing value (NaN) is worded by MISSING instead.
+# exactly). A missing value (NaN) is worded by MISSING, which covers them too.
 PHRASES: dict[str, Callable[[float], str]] = {
     **{f"probe_level_max_{w}m_c": _level("hottest", w) for w in WINDOWS_MIN},
     **{f"probe_level_min_{w}m_c": _level("coldest", w) for w in WINDOWS_MIN},
@@ -103,22 +103,42 @@ PHRASES: dict[str, Callable[[float], str]] = {
     "n_silent": _count("device silent", "devices silent"),
 }
 MISSING: dict[str, str] = {
+    **{
+        f"probe_level_{side}_{w}m_c": f"no probe readings over {w} min"
+        for w in WINDOWS_MIN
+        for side in ("max", "min")
+    },
+    **{
+        f"probe_slope_{side}_{w}m_c_per_h": f"no probe trend over {w} min"
+        for w in WINDOWS_MIN
+        for side in ("max", "min")
+    },
+    "probe_excess_c": "product range unknown",
     "validated_c": "no validated temperature (no quorum)",
     "validated_slope_15m_c_per_h": "no validated temperature trend",
     "gap_to_max_c": "margin to the upper limit unknown",
     "gap_to_min_c": "margin to the lower limit unknown",
     "minus_setpoint_c": "distance to the setpoint unknown",
     "ambient_minus_validated_c": "outside air temperature unknown",
+    "door_open": "door state not reported",
+    "reefer_on": "reefer state not reported",
     "since_door_opened_min": "door not opened so far",
+    "door_open_share_30m": "door state not reported",
+    "quorum": "quorum unknown",
+    "n_devices": "device count unknown",
+    "n_flagged": "no quorum to compare the probes with",
+    "spread_c": "no device reporting",
+    "above_range_min": "time above the range unknown",
+    "below_range_min": "time below the range unknown",
+    "out_of_range_run_min": "excursion length unknown",
+    "stalest_age_min": "no device reading yet",
+    "n_silent": "silent devices unknown",
 }
 
 
 def factor_text(feature: str, value: float, contribution: float, *, flag: str) -> str:
     """One factor in plain words: what the feature says and which way it pushes the flag's risk."""
-    if math.isnan(value):
-        phrase = MISSING.get(feature, f"no data for {feature.replace('_', ' ')}")
-    else:
-        phrase = PHRASES[feature](value)
+    phrase = MISSING[feature] if math.isnan(value) else PHRASES[feature](value)
     direction = "raises" if contribution > 0 else "lowers"
     return f"{phrase} ({direction} {EXPLAINED[flag][2]})"
 

@@ -1,0 +1,155 @@
+"""Scoring: the flag rule, batch prediction, the contract checks and the input-window hash."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+import pytest
+import xgboost
+
+from analytics import scoring
+from analytics.features import FEATURES
+from analytics.readings import COLUMNS, readings_frame
+from analytics.scoring import (
+    Decision,
+    ScoringError,
+    decision_input,
+    flags,
+    input_window_sha256,
+    score,
+)
+from tests.analytics.boosters import breach_booster, breach_soon_booster, feature_rows
+
+T0 = pd.Timestamp("2026-01-05T00:00:00Z")
+
+
+@pytest.fixture(scope="module")
+def models():
+    return {"breach_model": breach_booster(), "breach_soon_model": breach_soon_booster()}
+
+
+def test_the_flag_rule_ranks_breach_then_sensor_fault_then_breach_soon():
+    decision = Decision(breach=0.6, sensor_fault=0.7, breach_soon=0.4)
+    crafted = {  # breach, sensor_fault, breach_soon -> flag
+        (0.6, 0.9, 0.9): "breach",  # at the threshold counts; outranks the others
+        (0.59, 0.7, 0.9): "sensor_fault",
+        (0.59, 0.69, 0.4): "breach_soon",
+        (0.59, 0.69, 0.39): "ok",
+        (0.0, 0.0, 0.0): "ok",
+    }
+    got = flags(
+        breach_prob=np.array([key[0] for key in crafted]),
+        sensor_fault_prob=np.array([key[1] for key in crafted]),
+        breach_soon_prob=np.array([key[2] for key in crafted]),
+        decision=decision,
+    )
+    assert list(got) == list(crafted.values())
+
+
+def test_thresholds_come_from_the_versions_params_with_a_default_of_one_half():
+    assert Decision.from_params(breach_params={}, breach_soon_params={}) == Decision(0.5, 0.5, 0.5)
+    decision = Decision.from_params(
+        breach_params={"decision": {"breach": 0.3, "sensor_fault": 0.8}},
+        breach_soon_params={"decision": {"breach_soon": 0.2}},
+    )
+    assert decision == Decision(breach=0.3, sensor_fault=0.8, breach_soon=0.2)
+
+
+def test_score_gives_the_class_probabilities_and_the_flag_on_the_feature_index(models):
+    rows = feature_rows(50, seed=3)
+    scores = score(rows, decision=Decision(), **models)
+
+    assert list(scores.columns) == ["breach_prob", "breach_soon_prob", "sensor_fault_prob", "flag"]
+    assert scores.index.equals(rows.index)
+    classes = models["breach_model"].inplace_predict(rows.to_numpy())
+    np.testing.assert_array_equal(scores["breach_prob"], classes[:, 1])
+    np.testing.assert_array_equal(scores["sensor_fault_prob"], classes[:, 2])
+    assert set(scores["flag"]) <= {"ok", "breach", "sensor_fault", "breach_soon"}
+    assert (
+        scores[["breach_prob", "breach_soon_prob", "sensor_fault_prob"]].stack().between(0, 1).all()
+    )
+
+
+def test_batch_scoring_equals_scoring_one_row_at_a_time(models, monkeypatch):
+    rows = feature_rows(23, seed=4)
+    monkeypatch.setattr(scoring, "BATCH_ROWS", 5)  # 5 batches, the last one short
+    batched = score(rows, decision=Decision(), **models)
+
+    one_by_one = pd.concat(
+        [score(rows.iloc[[i]], decision=Decision(), **models) for i in range(len(rows))]
+    )
+    pd.testing.assert_frame_equal(batched, one_by_one)
+
+
+def test_scoring_an_empty_frame_gives_an_empty_table(models):
+    scores = score(feature_rows(0), decision=Decision(), **models)
+    assert len(scores) == 0
+    assert list(scores.columns) == ["breach_prob", "breach_soon_prob", "sensor_fault_prob", "flag"]
+
+
+def test_a_booster_trained_on_other_columns_is_refused(models):
+    other = xgboost.train(
+        {"objective": "binary:logistic", "nthread": 1},
+        xgboost.DMatrix(np.zeros((4, len(FEATURES))), np.array([0, 1, 0, 1])),
+        num_boost_round=1,
+    )  # no feature names
+    with pytest.raises(ScoringError, match="breach_soon model's feature names"):
+        score(
+            feature_rows(5),
+            breach_model=models["breach_model"],
+            breach_soon_model=other,
+            decision=Decision(),
+        )
+
+
+def test_a_feature_frame_missing_a_column_is_refused(models):
+    with pytest.raises(ScoringError, match="lacks spread_c"):
+        score(feature_rows(5).drop(columns="spread_c"), decision=Decision(), **models)
+
+
+def readings() -> pd.DataFrame:
+    return readings_frame(
+        pd.DataFrame(
+            {
+                "shipment": ["s1", "s1", "s1", "s2"],
+                "device": ["a", "b", "a", "a"],
+                "ts": [
+                    "2026-01-05T00:00:00Z",
+                    "2026-01-05T00:00:00.5Z",
+                    "2026-01-05T00:01:00Z",
+                    "2026-01-05T00:00:00Z",
+                ],
+                "temp_c": ["5.1", "5", "0.1", "-18"],
+                "door_open": ["true", "", "false", ""],
+            }
+        )
+    )
+
+
+def test_the_input_window_hash_is_the_sha256_of_the_documented_json_lines():
+    expected = (
+        '["shipment","device","ts","temp_c","ambient_c","humidity_pct","door_open",'
+        '"reefer_on","setpoint_c","temp_min","temp_max"]\n'
+        '["s1","a","2026-01-05T00:00:00.000Z",5.1,null,null,true,null,null,null,null]\n'
+        '["s1","a","2026-01-05T00:01:00.000Z",0.1,null,null,false,null,null,null,null]\n'
+        '["s1","b","2026-01-05T00:00:00.500Z",5.0,null,null,null,null,null,null,null]\n'
+        '["s2","a","2026-01-05T00:00:00.000Z",-18.0,null,null,null,null,null,null,null]\n'
+    )
+    assert COLUMNS[0] == "shipment"
+    assert input_window_sha256(readings()) == hashlib.sha256(expected.encode()).hexdigest()
+
+
+def test_the_input_window_hash_ignores_row_order_and_sees_every_value():
+    frame = readings()
+    assert input_window_sha256(frame.iloc[::-1]) == input_window_sha256(frame)
+    changed = frame.copy()
+    changed.loc[2, "temp_c"] = 0.10000000000000002  # the next double after 0.1
+    assert input_window_sha256(changed) != input_window_sha256(frame)
+
+
+def test_a_decision_rests_on_the_shipments_readings_up_to_its_time():
+    window = decision_input(readings(), shipment="s1", t=T0 + pd.Timedelta(seconds=30))
+    assert list(window["device"]) == ["a", "b"]
+    assert (window["shipment"] == "s1").all()
