@@ -11,6 +11,17 @@ from analytics.models import ModelVersion
 from analytics.registry import model_version_active, model_version_load
 from analytics.scoring import Decision
 
+# One thread per prediction: scoring runs in worker processes (one per core),
+# and a one-shipment prediction that waits for a second OpenMP thread on a
+# busy core took 50 ms instead of 2 (bench/analytics_bench.py, docs/benchmarks.md).
+SCORING_THREADS = 1
+
+
+def _load(version: ModelVersion) -> xgboost.Booster:
+    booster = model_version_load(version=version)
+    booster.set_param({"nthread": SCORING_THREADS})
+    return booster
+
 
 class ScoringModelsError(ValueError):
     """No usable model for a task; the message says what to do."""
@@ -50,8 +61,8 @@ def scoring_models_get(
     return ScoringModels(
         breach=breach,
         breach_soon=breach_soon,
-        breach_model=model_version_load(version=breach),
-        breach_soon_model=model_version_load(version=breach_soon),
+        breach_model=_load(breach),
+        breach_soon_model=_load(breach_soon),
         decision=Decision.from_params(
             breach_params=breach.params, breach_soon_params=breach_soon.params
         ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from io import StringIO
 
 import pandas as pd
@@ -10,6 +11,8 @@ from django.core.management import CommandError, call_command
 
 from analytics.features import features
 from analytics.readings import readings_frame
+from analytics.scoring import Decision
+from analytics.selectors import SCORING_THREADS, scoring_models_get
 from tests.analytics.boosters import register_both
 
 pytestmark = pytest.mark.django_db
@@ -130,3 +133,15 @@ def test_a_bad_value_is_reported_with_its_line(readings_csv, tmp_path):
 
     with pytest.raises(CommandError, match="'temp_c' must be numeric: line 6: 'warm'"):
         run(str(readings_csv), "--out", str(tmp_path / "flags.csv"))
+
+
+def test_the_registered_boosters_are_loaded_to_predict_on_one_thread():
+    breach, soon = register_both(breach_soon_decision={"breach_soon": 0.25})
+
+    models = scoring_models_get()
+
+    assert (models.breach, models.breach_soon) == (breach, soon)
+    assert models.decision == Decision(breach=0.5, sensor_fault=0.5, breach_soon=0.25)
+    for booster in (models.breach_model, models.breach_soon_model):
+        config = json.loads(booster.save_config())
+        assert config["learner"]["generic_param"]["nthread"] == str(SCORING_THREADS)
