@@ -125,6 +125,15 @@ def test_a_csv_missing_a_column_is_a_clear_error(readings_csv, tmp_path):
     assert not out.exists()
 
 
+def test_a_csv_without_readings_is_a_clear_error(tmp_path):
+    register_both()
+    empty = tmp_path / "empty.csv"
+    empty.write_text("shipment,device,ts,temp_c\n")
+
+    with pytest.raises(CommandError, match="no readings, only a header line"):
+        run(str(empty), "--out", str(tmp_path / "flags.csv"))
+
+
 def test_a_bad_value_is_reported_with_its_line(readings_csv, tmp_path):
     register_both()
     frame = pd.read_csv(readings_csv, dtype=str)

@@ -42,6 +42,8 @@ class Command(BaseCommand):
             readings = readings_frame(options["input"])
         except (ScoringModelsError, ReadingsError) as error:
             raise CommandError(str(error)) from error
+        if readings.empty:
+            raise CommandError(f"{options['input']}: no readings, only a header line")
         table, scores = score_readings(
             readings,
             breach_model=models.breach_model,
