@@ -19,6 +19,7 @@ import pandas as pd
 import xgboost
 
 from analytics.features import FEATURES, WINDOWS_MIN
+from analytics.quorum import aligned_readings, quorum
 from analytics.scoring import BATCH_ROWS, BREACH_CLASSES, check_booster, feature_matrix
 
 BIAS = "bias"
@@ -136,9 +137,18 @@ MISSING: dict[str, str] = {
 }
 
 
-def factor_text(feature: str, value: float, contribution: float, *, flag: str) -> str:
-    """One factor in plain words: what the feature says and which way it pushes the flag's risk."""
-    phrase = MISSING[feature] if math.isnan(value) else PHRASES[feature](value)
+def factor_text(
+    feature: str, value: float, contribution: float, *, flag: str, disagreeing: str = ""
+) -> str:
+    """One factor in plain words: what the feature says and which way it pushes the flag's risk.
+
+    ``disagreeing`` (from ``disagreeing_probes``) names the probes behind a
+    non-zero ``n_flagged``, which the feature alone can only count.
+    """
+    if feature == "n_flagged" and disagreeing and value > 0:
+        phrase = disagreeing
+    else:
+        phrase = MISSING[feature] if math.isnan(value) else PHRASES[feature](value)
     direction = "raises" if contribution > 0 else "lowers"
     return f"{phrase} ({direction} {EXPLAINED[flag][2]})"
 
@@ -187,7 +197,7 @@ def contributions(
 
 
 def top_factors(
-    values: pd.Series, contribs: pd.Series, *, flag: str, k: int = TOP_K
+    values: pd.Series, contribs: pd.Series, *, flag: str, k: int = TOP_K, disagreeing: str = ""
 ) -> list[Factor]:
     """The ``k`` features with the largest absolute contribution, largest first.
 
@@ -201,7 +211,13 @@ def top_factors(
             feature=FEATURES[i],
             value=float(values[FEATURES[i]]),
             contribution=float(shares[i]),
-            text=factor_text(FEATURES[i], float(values[FEATURES[i]]), shares[i], flag=flag),
+            text=factor_text(
+                FEATURES[i],
+                float(values[FEATURES[i]]),
+                shares[i],
+                flag=flag,
+                disagreeing=disagreeing,
+            ),
         )
         for i in order
     ]
@@ -214,8 +230,13 @@ def explain(
     breach_model: xgboost.Booster,
     breach_soon_model: xgboost.Booster,
     k: int = TOP_K,
+    probes: pd.Series | None = None,
 ) -> pd.Series:
-    """The top ``k`` factors (a list of ``Factor``) of each scored row, on the scores' index."""
+    """The top ``k`` factors (a list of ``Factor``) of each scored row, on the scores' index.
+
+    ``probes`` (``disagreeing_probes`` of the same readings) lets the factors
+    name the disagreeing probes.
+    """
     if not scores.index.equals(features_frame.index):
         raise ValueError("scores and features must be on the same (shipment, t) index")
     contribs = contributions(
@@ -224,10 +245,17 @@ def explain(
         breach_model=breach_model,
         breach_soon_model=breach_soon_model,
     )
+    named = {} if probes is None else probes.to_dict()
     return pd.Series(
         [
-            top_factors(features_frame.iloc[i], contribs.iloc[i], flag=flag, k=k)
-            for i, flag in enumerate(scores["flag"])
+            top_factors(
+                features_frame.iloc[i],
+                contribs.iloc[i],
+                flag=flag,
+                k=k,
+                disagreeing=named.get(key, ""),
+            )
+            for i, (key, flag) in enumerate(scores["flag"].items())
         ],
         index=scores.index,
         dtype=object,
@@ -237,3 +265,35 @@ def explain(
 def factors_text(factors: list[Factor]) -> str:
     """Factors as one line: their texts joined by ``; `` (the ``top_factors`` CSV column)."""
     return "; ".join(factor.text for factor in factors)
+
+
+def disagreeing_probes(
+    readings: pd.DataFrame,
+    *,
+    step_s: int = 60,
+    max_age_s: float = 180.0,
+    k: int = 2,
+    tolerance_c: float = 1.0,
+) -> pd.Series:
+    """Per (shipment, t) with a flagged device: the flagged devices and their gap, in words.
+
+    E.g. ``probe truck-003-logger reads 4.1 °C above the others``. The same
+    quorum as the feature function (pass it the same parameters), whose
+    ``n_flagged`` only counts these devices.
+    """
+    aligned = aligned_readings(readings, step_s=step_s, max_age_s=max_age_s)
+    result = quorum(aligned, k=k, tolerance_c=tolerance_c)
+    flagged = result.devices[result.devices["flagged"]].merge(
+        result.steps[["shipment", "t", "validated_c"]], on=["shipment", "t"]
+    )
+    gap = flagged["temp_c"] - flagged["validated_c"]
+    words = (
+        "probe "
+        + flagged["device"]
+        + " reads "
+        + gap.abs().map("{:.1f}".format)
+        + " °C "
+        + np.where(gap >= 0, "above", "below")
+        + " the others"
+    )
+    return words.groupby([flagged["shipment"], flagged["t"]]).agg(" and ".join)

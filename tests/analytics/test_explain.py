@@ -15,12 +15,14 @@ from analytics.explain import (
     PHRASES,
     Factor,
     contributions,
+    disagreeing_probes,
     explain,
     factor_text,
     factors_text,
     top_factors,
 )
 from analytics.features import FEATURES
+from analytics.readings import readings_frame
 from analytics.scoring import FLAGS, Decision, score
 from tests.analytics.boosters import breach_booster, breach_soon_booster, feature_rows
 
@@ -127,3 +129,30 @@ def test_explain_refuses_scores_of_other_rows(models):
     scores = score(rows, decision=Decision(), **models)
     with pytest.raises(ValueError, match="same"):
         explain(rows.iloc[::-1], scores, **models)
+
+
+def test_the_disagreeing_probe_is_named_with_its_gap_to_the_others():
+    t0 = pd.Timestamp("2026-01-05T00:00:00Z")
+    rows = [
+        {"shipment": "s1", "device": device, "ts": t0 + pd.Timedelta(minutes=i), "temp_c": temp}
+        for i in range(11)
+        for device, temp in (
+            ("reefer", 5.0),
+            ("logger-1", 5.2),
+            ("logger-2", 9.2 if i >= 5 else 5.1),
+        )
+    ]
+    probes = disagreeing_probes(readings_frame(pd.DataFrame(rows)))
+
+    assert (
+        probes[("s1", t0 + pd.Timedelta(minutes=5))]
+        == "probe logger-2 reads 4.1 °C above the others"
+    )
+    assert ("s1", t0 + pd.Timedelta(minutes=4)) not in probes.index
+    assert (
+        factor_text("n_flagged", 1.0, 0.7, flag="sensor_fault", disagreeing=probes.iloc[0])
+        == "probe logger-2 reads 4.1 °C above the others (raises the sensor-fault likelihood)"
+    )
+    assert factor_text("n_flagged", 0.0, -0.7, flag="breach", disagreeing="") == (
+        "0 probes disagree with the others (lowers the breach risk)"
+    )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from analytics.explain import explain, factors_text
+from analytics.explain import disagreeing_probes, explain, factors_text
 from analytics.readings import ReadingsError, readings_frame
 from analytics.scoring import score_readings
 from analytics.selectors import ScoringModelsError, scoring_models_get
@@ -57,6 +57,7 @@ class Command(BaseCommand):
                 scores,
                 breach_model=models.breach_model,
                 breach_soon_model=models.breach_soon_model,
+                probes=disagreeing_probes(readings),
             )
             out["top_factors"] = [factors_text(row) for row in factors]
         out["t"] = out["t"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
