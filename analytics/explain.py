@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -24,12 +25,18 @@ from analytics.scoring import BATCH_ROWS, BREACH_CLASSES, check_booster, feature
 
 BIAS = "bias"
 TOP_K = 3
-# flag -> (model, class of the breach model or None, what a positive contribution raises)
+
+
+class Explained(NamedTuple):
+    breach_class: str | None  # the breach model's class; None: the breach-soon model
+    risk: str  # what a positive contribution raises, in words
+
+
 EXPLAINED = {
-    "breach": ("breach", "breach", "the breach risk"),
-    "sensor_fault": ("breach", "sensor_fault", "the sensor-fault likelihood"),
-    "breach_soon": ("breach_soon", None, "the risk of a breach soon"),
-    "ok": ("breach", "breach", "the breach risk"),
+    "breach": Explained("breach", "the breach risk"),
+    "sensor_fault": Explained("sensor_fault", "the sensor-fault likelihood"),
+    "breach_soon": Explained(None, "the risk of a breach soon"),
+    "ok": Explained("breach", "the breach risk"),
 }
 
 
@@ -150,7 +157,7 @@ def factor_text(
     else:
         phrase = MISSING[feature] if math.isnan(value) else PHRASES[feature](value)
     direction = "raises" if contribution > 0 else "lowers"
-    return f"{phrase} ({direction} {EXPLAINED[flag][2]})"
+    return f"{phrase} ({direction} {EXPLAINED[flag].risk})"
 
 
 def _contribs(booster: xgboost.Booster, matrix: np.ndarray) -> np.ndarray:
@@ -186,12 +193,12 @@ def contributions(
     if unknown:
         raise ValueError(f"unknown flag(s): {', '.join(sorted(unknown))}")
     out = np.empty((len(matrix), len(FEATURES) + 1))
-    soon = flag == "breach_soon"
+    soon = np.array([EXPLAINED[name].breach_class is None for name in flag], dtype=bool)
     if soon.any():
         out[soon] = _contribs(breach_soon_model, matrix[soon])
     if (~soon).any():
         by_class = _contribs(breach_model, matrix[~soon])  # (rows, classes, features + 1)
-        classes = [BREACH_CLASSES.index(EXPLAINED[name][1]) for name in flag[~soon]]
+        classes = [BREACH_CLASSES.index(EXPLAINED[name].breach_class) for name in flag[~soon]]
         out[~soon] = by_class[np.arange(len(by_class)), classes]
     return pd.DataFrame(out, index=features_frame.index, columns=[*FEATURES, BIAS])
 

@@ -77,7 +77,7 @@ def test_contributions_add_up_to_the_margin_the_flag_is_explained_by(models, fla
         margin = models["breach_soon_model"].inplace_predict(matrix, predict_type="margin")
     else:
         by_class = models["breach_model"].inplace_predict(matrix, predict_type="margin")
-        margin = by_class[:, 1 if EXPLAINED[flag][1] == "breach" else 2]
+        margin = by_class[:, 1 if EXPLAINED[flag].breach_class == "breach" else 2]
     np.testing.assert_allclose(contribs.sum(axis=1), margin, rtol=1e-5, atol=1e-5)
 
 
