@@ -10,6 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+# Class order of the breach model's probabilities (multi:softprob, num_class=3).
+BREACH_CLASSES = ("normal", "breach", "sensor_fault")
+NORMAL, BREACH, SENSOR_FAULT = range(3)
 FLAGS = ("ok", "breach_soon", "breach", "sensor_fault")
 # What calls for action on the cargo: both count as a breach alarm in the report.
 BREACH_ALARM_FLAGS = frozenset({"breach", "breach_soon"})

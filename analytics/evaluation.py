@@ -31,10 +31,9 @@ import numpy as np
 import pandas as pd
 import xgboost
 
-from analytics.decision import BREACH_ALARM_FLAGS, decision_flags
+from analytics.decision import BREACH, BREACH_ALARM_FLAGS, SENSOR_FAULT, decision_flags
 from analytics.features import FEATURES
 from analytics.quorum import aligned_readings
-from analytics.training import BREACH, SENSOR_FAULT
 
 EXTRAPOLATION_WINDOW_S = 900  # the baseline's "last 15 minutes"
 DETECTORS = ("model", "threshold", "extrapolation")

@@ -20,13 +20,14 @@ import numpy as np
 import pandas as pd
 import xgboost
 
+from analytics.dataset import dataset_build
+from analytics.decision import BREACH, BREACH_CLASSES, NORMAL, SENSOR_FAULT
+from analytics.evaluation import event_report, model_flags
 from analytics.features import FEATURES, features
 from analytics.models import ModelVersion
 from analytics.readings import readings_frame
 from analytics.registry import model_version_register, sha256_file
 
-BREACH_CLASSES = ("normal", "breach", "sensor_fault")
-NORMAL, BREACH, SENSOR_FAULT = range(3)
 # Candidate thresholds: fine enough to place a decision, coarse enough that
 # a few validation rows do not decide it.
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.96, 0.01), 2)
@@ -62,6 +63,11 @@ class TrainedModels:
     params: dict[str, dict]  # per task, as registered (with "decision")
     metrics: dict[str, dict]  # per task, on the validation shipments
     training_data_sha256: str
+    validation_shipments: pd.Index
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        return {**self.params["breach"]["decision"], **self.params["breach_soon"]["decision"]}
 
 
 def _times(text: pd.Series) -> pd.Series:
@@ -94,6 +100,49 @@ def dataset_load(data_dir: Path) -> Dataset:
         manifest=manifest,
         sha256=sha256_file(manifest_path),
     )
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """What ``dataset_build`` simulates; the same spec gives the same bytes."""
+
+    trucks: int
+    days: float
+    seed: int
+    fault_rate: float
+
+    @property
+    def name(self) -> str:
+        return f"t{self.trucks}-d{self.days:g}-s{self.seed}-f{self.fault_rate:g}"
+
+
+# The default model of a fresh clone: big enough to see every fault kind and
+# dozens of breaches, small enough to simulate and train in about 20 s here.
+DEFAULT_TRAINING = DatasetSpec(trucks=30, days=2, seed=1, fault_rate=6.0)
+# Evaluation uses other seeds than training: trips the models never saw.
+DEFAULT_EVALUATION = DatasetSpec(trucks=30, days=2, seed=2, fault_rate=6.0)
+
+
+def dataset_ensure(spec: DatasetSpec, root: Path) -> Dataset:
+    """The data set of ``spec`` under ``root``: reused if its files match its manifest, else built.
+
+    Building is deterministic, so a data set on disk that checks out is
+    exactly what building it again would give.
+    """
+    out_dir = Path(root) / spec.name
+    if (out_dir / "manifest.json").exists():
+        try:
+            return dataset_load(out_dir)
+        except DatasetError:
+            pass  # a partial or altered set: build it again, the files are derived
+    dataset_build(
+        out_dir=out_dir,
+        trucks=spec.trucks,
+        days=spec.days,
+        seed=spec.seed,
+        fault_rate=spec.fault_rate,
+    )
+    return dataset_load(out_dir)
 
 
 def training_frame(
@@ -258,13 +307,29 @@ def models_train(
             },
         },
         training_data_sha256=training_data_sha256,
+        validation_shipments=held_out,
     )
 
 
 def dataset_train(dataset: Dataset, *, seed: int, threads: int) -> TrainedModels:
-    """Features from the data set's readings, joined with its labels, then ``models_train``."""
-    frame = training_frame(features(dataset.readings), dataset.labels, dataset.sensor_faults)
-    return models_train(frame, training_data_sha256=dataset.sha256, seed=seed, threads=threads)
+    """Train on a data set; the metrics include the event report on its validation shipments."""
+    feature_rows = features(dataset.readings)
+    frame = training_frame(feature_rows, dataset.labels, dataset.sensor_faults)
+    trained = models_train(frame, training_data_sha256=dataset.sha256, seed=seed, threads=threads)
+    held_out = trained.validation_shipments
+    rows = feature_rows[feature_rows.index.get_level_values("shipment").isin(held_out)]
+    flags = model_flags(
+        rows, breach=trained.breach, breach_soon=trained.breach_soon, thresholds=trained.thresholds
+    )
+    events = event_report(
+        flags,
+        dataset.labels[dataset.labels["shipment"].isin(held_out)],
+        dataset.sensor_faults[dataset.sensor_faults["shipment"].isin(held_out)],
+        horizon_s=dataset.manifest["labels"]["horizon_s"],
+    )
+    for metrics in trained.metrics.values():
+        metrics["validation_events"] = events
+    return trained
 
 
 def models_register(
