@@ -1,6 +1,8 @@
 """Training: labels joined to feature rows, and validation split by shipment."""
 
 import pandas as pd
+import pytest
+from django.core.management import CommandError, call_command
 
 from analytics.decision import BREACH, NORMAL, SENSOR_FAULT
 from analytics.features import FEATURES
@@ -49,3 +51,8 @@ def test_the_split_holds_out_whole_shipments_the_same_for_a_seed():
     # Every row of a shipment falls on the same side.
     assert pd.Series(in_valid).groupby(shipments).nunique().eq(1).all()
     assert 0 < in_valid.mean() < 1
+
+
+def test_train_model_names_a_missing_data_set_instead_of_a_traceback(tmp_path):
+    with pytest.raises(CommandError, match="not a readable data set"):
+        call_command("train_model", data=tmp_path / "missing")
