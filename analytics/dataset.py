@@ -41,11 +41,8 @@ DEFAULT_START = datetime(2026, 1, 5, tzinfo=UTC)
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _times(text: pd.Series) -> pd.Series:

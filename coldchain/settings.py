@@ -195,6 +195,10 @@ LEDGER_SIGNING_KEY_PATH = Path(
 # Registered boosters, one <artifact SHA-256>.ubj file each; the registry rows
 # and the ledger hold their hashes, so this directory must be kept with the database.
 ANALYTICS_MODEL_DIR = Path(env_str("ANALYTICS_MODEL_DIR", str(VAR_DIR / "models")))
+# Generated training and evaluation data sets, reused while their files match their manifest.
+ANALYTICS_DATASET_DIR = Path(env_str("ANALYTICS_DATASET_DIR", str(VAR_DIR / "datasets")))
+# XGBoost threads for training: the demo host has 2 cores, shared with the worker.
+ANALYTICS_TRAIN_THREADS = env_int("ANALYTICS_TRAIN_THREADS", 2)
 
 LOGGING = {
     "version": 1,

@@ -143,11 +143,8 @@ def _trip_row(truck: str, trip: Trip) -> list:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 PART_TRUCKS = 8  # trucks per unit of work: enough to amortise the hand-over, few enough to balance

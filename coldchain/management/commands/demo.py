@@ -30,6 +30,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
+        # The platform scores with the active models: never start without them.
+        # Trains the default models (about 20 s) only on a fresh database.
+        call_command("train_model", if_missing=True, stdout=self.stdout)
         username, password = demo_user_ensure(settings.VAR_DIR / "demo-password")
         embedded = env_str("MQTT_URL") is None
         vkey = log_vkey()

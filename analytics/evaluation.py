@@ -1,0 +1,265 @@
+"""The event-level report: the models against two baselines on held-out trips.
+
+Every detector gives one flag per evaluated instant (``analytics.decision.FLAGS``);
+``event_report`` grades those flags against the ground truth of a data set.
+Definitions (also in docs/analytics.md, "Evaluation report"):
+
+* **breach event**: a maximal run of instants of a shipment labelled ``breach``;
+  it starts at its first instant and ends one label step after its last.
+* **breach alarm**: an instant flagged ``breach`` or ``breach_soon``; an
+  **alarm event** is a maximal run of consecutive evaluated instants of a
+  shipment with a breach alarm.
+* An alarm instant is **justified** if it lies in ``[start - horizon, end + linger]``
+  of a breach event of its shipment; an alarm event with no justified
+  instant is a **false alarm**.
+* A breach event is **detected** if an alarm instant lies in ``[start - horizon, end]``;
+  its **lead time** is its start minus the first such instant (negative: late).
+* **sensor-fault event**: a maximal run of instants at which at least one
+  device of the shipment has a probe fault (the training label); it **raised
+  a breach alarm** if an unjustified alarm instant lies in ``[start, end + linger]``.
+* A **sensor-fault flag event** (maximal run of instants flagged
+  ``sensor_fault``) is **correct** if one of its instants lies in
+  ``[start, end + linger]`` of a sensor-fault event.
+
+``linger`` (default 30 min, the longest feature window) allows for features
+that still see a fault or an excursion for a while after it ended.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xgboost
+
+from analytics.decision import BREACH, BREACH_ALARM_FLAGS, SENSOR_FAULT, decision_flags
+from analytics.features import FEATURES
+from analytics.quorum import aligned_readings
+
+EXTRAPOLATION_WINDOW_S = 900  # the baseline's "last 15 minutes"
+DETECTORS = ("model", "threshold", "extrapolation")
+
+
+def _run_numbers(frame: pd.DataFrame, active: pd.Series) -> pd.Series:
+    """For the ``active`` rows of ``frame`` (sorted by shipment, t): the number of their run,
+    a run being consecutive active rows of one shipment."""
+    shipment = frame["shipment"]
+    starts = active & ~(active.shift(fill_value=False) & shipment.eq(shipment.shift()))
+    return starts.cumsum()[active]
+
+
+def _runs(frame: pd.DataFrame, active: pd.Series, step: pd.Timedelta) -> pd.DataFrame:
+    """Maximal runs of ``active`` rows of ``frame`` (sorted by shipment, t): shipment, start, end.
+
+    A run ends ``step`` after its last instant.
+    """
+    run = _run_numbers(frame, active)
+    grouped = frame.loc[active, ["shipment", "t"]].groupby(run)
+    runs = grouped.agg(shipment=("shipment", "first"), start=("t", "min"), end=("t", "max"))
+    runs["end"] = runs["end"] + step
+    return runs.reset_index(drop=True)
+
+
+def _covered(
+    times: pd.DataFrame, windows: pd.DataFrame, *, before: pd.Timedelta, after: pd.Timedelta
+) -> np.ndarray:
+    """For each (shipment, t) row of ``times``: does it lie in ``[start - before, end + after]``
+    of a window of its shipment?
+
+    Windows of one shipment are disjoint and ordered, so the latest one opening
+    at or before ``t`` is the only candidate.
+    """
+    if times.empty or windows.empty:
+        return np.zeros(len(times), dtype=bool)
+    opening = windows.assign(open=windows["start"] - before, close=windows["end"] + after)
+    merged = pd.merge_asof(
+        times[["shipment", "t"]].reset_index().sort_values("t", kind="stable"),
+        opening[["shipment", "open", "close"]].sort_values("open", kind="stable"),
+        left_on="t",
+        right_on="open",
+        by="shipment",
+        direction="backward",
+    ).set_index("index")
+    return (merged["t"] <= merged["close"]).reindex(times.index).fillna(False).to_numpy(bool)
+
+
+def _first_inside(
+    windows: pd.DataFrame, times: pd.DataFrame, *, before: pd.Timedelta, after: pd.Timedelta
+) -> pd.Series:
+    """Per window: the first instant of ``times`` in ``[start - before, end + after]``, or NaT."""
+    if windows.empty:
+        return pd.Series([], dtype="datetime64[ns, UTC]")
+    opening = windows.assign(open=windows["start"] - before).reset_index()
+    merged = pd.merge_asof(
+        opening.sort_values("open", kind="stable"),
+        times[["shipment", "t"]].sort_values("t", kind="stable"),
+        left_on="open",
+        right_on="t",
+        by="shipment",
+        direction="forward",
+    ).set_index("index")
+    first = merged["t"].where(merged["t"] <= merged["end"] + after)
+    return first.reindex(windows.index)
+
+
+def event_report(
+    flags: pd.DataFrame,
+    labels: pd.DataFrame,
+    sensor_faults: pd.DataFrame,
+    *,
+    horizon_s: float = 1800.0,
+    linger_s: float = 1800.0,
+) -> dict:
+    """Grade one detector's ``flags`` (shipment, t, flag) against a data set's labels.
+
+    ``labels`` has ``shipment, t, breach`` per label step; ``sensor_faults`` has
+    ``shipment, device, t, sensor_fault``. Times are UTC datetimes.
+    """
+    horizon, linger = pd.Timedelta(seconds=horizon_s), pd.Timedelta(seconds=linger_s)
+    # One dtype per key in all frames: merge_asof refuses to join two kinds of
+    # strings, or times of two resolutions.
+    keys = {"shipment": "string", "t": "datetime64[ns, UTC]"}
+    labels, sensor_faults = labels.astype(keys), sensor_faults.astype(keys)
+    labels = labels.sort_values(["shipment", "t"], kind="stable").reset_index(drop=True)
+    step = labels.groupby("shipment")["t"].diff().median()
+    step = pd.Timedelta(minutes=1) if pd.isna(step) else step
+    breaches = _runs(labels, labels["breach"].astype(bool), step)
+    fault_any = sensor_faults.groupby(["shipment", "t"], sort=True)["sensor_fault"].any()
+    fault_any = fault_any.reset_index()
+    faults = _runs(fault_any, fault_any["sensor_fault"], step)
+
+    flags = flags.astype(keys).sort_values(["shipment", "t"], kind="stable").reset_index(drop=True)
+    alarm = flags["flag"].isin(BREACH_ALARM_FLAGS)
+    alarms = flags[alarm]
+    justified = _covered(alarms, breaches, before=horizon, after=linger)
+    alarm_run = _run_numbers(flags, alarm)
+    false_alarms = int((~pd.Series(justified).groupby(alarm_run.to_numpy()).any()).sum())
+
+    first_alarm = _first_inside(breaches, alarms, before=horizon, after=pd.Timedelta(0))
+    lead_min = ((breaches["start"] - first_alarm).dt.total_seconds() / 60.0).dropna()
+    shipment_start = labels.groupby("shipment")["t"].min()
+    in_transit = breaches["start"] >= breaches["shipment"].map(shipment_start) + horizon
+    lead_in_transit = lead_min[in_transit.reindex(lead_min.index)]
+
+    unjustified = alarms[~justified]
+    fault_alarmed = _first_inside(faults, unjustified, before=pd.Timedelta(0), after=linger)
+
+    flagged_fault = flags["flag"].eq("sensor_fault")
+    fault_flag_instants = flags.loc[flagged_fault, ["shipment", "t"]]
+    correct_instant = pd.Series(
+        _covered(fault_flag_instants, faults, before=pd.Timedelta(0), after=linger),
+        index=fault_flag_instants.index,
+    )
+    correct_by_run = correct_instant.groupby(_run_numbers(flags, flagged_fault)).any()
+
+    spans = labels.groupby("shipment")["t"].agg(["min", "max"])
+    truck_hours = float(((spans["max"] - spans["min"] + step).dt.total_seconds() / 3600.0).sum())
+
+    def quantile(values: pd.Series, share: float) -> float | None:
+        return None if values.empty else round(float(values.quantile(share)), 1)
+
+    return {
+        "shipments": len(spans),
+        "truck_hours": round(truck_hours, 1),
+        "breach_events": len(breaches),
+        "breach_recall": None if breaches.empty else round(len(lead_min) / len(breaches), 3),
+        "lead_time_median_min": quantile(lead_min, 0.5),
+        "lead_time_p10_min": quantile(lead_min, 0.1),
+        "in_transit_breach_events": int(in_transit.sum()),
+        "in_transit_breach_recall": (
+            round(len(lead_in_transit) / int(in_transit.sum()), 3) if in_transit.any() else None
+        ),
+        "in_transit_lead_time_median_min": quantile(lead_in_transit, 0.5),
+        "in_transit_lead_time_p10_min": quantile(lead_in_transit, 0.1),
+        "alarm_events": int(alarm_run.nunique()),
+        "false_alarm_events": false_alarms,
+        "false_alarms_per_1000_truck_hours": (
+            round(false_alarms * 1000.0 / truck_hours, 1) if truck_hours else None
+        ),
+        "sensor_fault_events": len(faults),
+        "sensor_fault_events_with_breach_alarm_share": (
+            None if faults.empty else round(float(fault_alarmed.notna().mean()), 3)
+        ),
+        "sensor_fault_flag_events": len(correct_by_run),
+        "sensor_fault_flag_precision": (
+            round(float(correct_by_run.mean()), 3) if len(correct_by_run) else None
+        ),
+    }
+
+
+def model_flags(
+    feature_rows: pd.DataFrame,
+    *,
+    breach: xgboost.Booster,
+    breach_soon: xgboost.Booster,
+    thresholds: dict[str, float],
+) -> pd.DataFrame:
+    """The models' flag at each feature row: shipment, t, flag."""
+    matrix = xgboost.DMatrix(feature_rows[list(FEATURES)], feature_names=list(FEATURES))
+    class_prob = breach.predict(matrix)
+    flags = decision_flags(
+        breach_prob=class_prob[:, BREACH],
+        sensor_fault_prob=class_prob[:, SENSOR_FAULT],
+        breach_soon_prob=breach_soon.predict(matrix),
+        thresholds=thresholds,
+    )
+    return feature_rows.index.to_frame(index=False).assign(flag=flags.to_numpy())
+
+
+def threshold_flags(feature_rows: pd.DataFrame) -> pd.DataFrame:
+    """Baseline: ``breach`` whenever any probe's latest reading is outside the range."""
+    out_of_range = feature_rows["probe_excess_c"].to_numpy() > 0
+    flag = np.where(out_of_range, "breach", "ok")
+    return feature_rows.index.to_frame(index=False).assign(flag=flag)
+
+
+def extrapolation_flags(
+    readings: pd.DataFrame, instants: pd.MultiIndex, *, horizon_s: float = 1800.0
+) -> pd.DataFrame:
+    """Baseline: each probe's last 15 minutes extrapolated linearly over the horizon.
+
+    ``breach`` if a probe is outside the range now, ``breach_soon`` if its
+    extrapolation leaves the range within the horizon, else ``ok``.
+    """
+    step_s = 60
+    aligned = aligned_readings(readings, step_s=step_s)
+    probe = aligned["shipment"] + "\x00" + aligned["device"]
+    earlier = aligned["temp_c"].groupby(probe).shift(EXTRAPOLATION_WINDOW_S // step_s)
+    projected = aligned["temp_c"] + (aligned["temp_c"] - earlier) * (
+        horizon_s / EXTRAPOLATION_WINDOW_S
+    )
+    ranges = readings.groupby("shipment")[["temp_min", "temp_max"]].last()
+    low = aligned["shipment"].map(ranges["temp_min"])
+    high = aligned["shipment"].map(ranges["temp_max"])
+    now = (aligned["temp_c"] > high) | (aligned["temp_c"] < low)
+    soon = (projected > high) | (projected < low)
+    per_instant = (
+        aligned.assign(now=now, soon=soon).groupby(["shipment", "t"])[["now", "soon"]].any()
+    )
+    state = per_instant.reindex(instants, fill_value=False)
+    flag = np.select([state["now"], state["soon"]], ["breach", "breach_soon"], default="ok")
+    return instants.to_frame(index=False).assign(flag=flag)
+
+
+def detectors_report(
+    feature_rows: pd.DataFrame,
+    readings: pd.DataFrame,
+    labels: pd.DataFrame,
+    sensor_faults: pd.DataFrame,
+    *,
+    breach: xgboost.Booster,
+    breach_soon: xgboost.Booster,
+    thresholds: dict[str, float],
+    horizon_s: float = 1800.0,
+) -> dict[str, dict]:
+    """``event_report`` of the models and of both baselines on the same instants."""
+    flags = {
+        "model": model_flags(
+            feature_rows, breach=breach, breach_soon=breach_soon, thresholds=thresholds
+        ),
+        "threshold": threshold_flags(feature_rows),
+        "extrapolation": extrapolation_flags(readings, feature_rows.index, horizon_s=horizon_s),
+    }
+    return {
+        name: event_report(flags[name], labels, sensor_faults, horizon_s=horizon_s)
+        for name in DETECTORS
+    }

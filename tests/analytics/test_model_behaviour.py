@@ -1,0 +1,73 @@
+"""Behaviour of a trained model: what it says about hand-made situations.
+
+One small model for the whole session: simulating and training it takes a
+few seconds, too long to repeat per test.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics.dataset import dataset_build
+from analytics.evaluation import model_flags
+from analytics.features import features
+from analytics.readings import readings_frame
+from analytics.training import dataset_load, dataset_train
+
+T0 = pd.Timestamp("2026-02-02T08:00:00Z")
+DEVICES = ("t-reefer", "t-logger", "t-logger-2")
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory):
+    out_dir = tmp_path_factory.mktemp("training")
+    dataset_build(out_dir=out_dir, trucks=8, days=1, seed=11, fault_rate=8.0)
+    return dataset_train(dataset_load(out_dir), seed=11, threads=2)
+
+
+def steady_readings(minutes=90, temp_c=5.0):
+    """Three devices of a 2-8 °C shipment reading ``temp_c`` once a minute."""
+    rows = [
+        {
+            "shipment": "s/0",
+            "device": device,
+            "ts": T0 + pd.Timedelta(minutes=m),
+            "temp_c": temp_c,
+            "ambient_c": 15.0,
+            "door_open": False,
+            "reefer_on": True,
+            "setpoint_c": 5.0,
+            "temp_min": 2.0,
+            "temp_max": 8.0,
+        }
+        for m in range(minutes)
+        for device in DEVICES
+    ]
+    return pd.DataFrame(rows)
+
+
+def last_flag(trained, readings):
+    rows = features(readings_frame(readings))
+    flags = model_flags(
+        rows, breach=trained.breach, breach_soon=trained.breach_soon, thresholds=trained.thresholds
+    )
+    return flags["flag"].iloc[-1]
+
+
+def test_a_lone_spike_on_one_probe_is_not_a_breach(trained):
+    readings = steady_readings()
+    spike = (readings["device"] == "t-logger-2") & (readings["ts"] >= T0 + pd.Timedelta(minutes=86))
+    readings.loc[spike, "temp_c"] = 30.0
+    assert last_flag(trained, readings) not in ("breach", "breach_soon")
+
+
+def test_the_whole_load_out_of_range_is_a_breach(trained):
+    readings = steady_readings(temp_c=12.0)
+    assert last_flag(trained, readings) == "breach"
+
+
+def test_the_same_input_gives_the_same_probabilities(trained):
+    rows = features(readings_frame(steady_readings()))
+    first = trained.breach.inplace_predict(rows)
+    again = trained.breach.inplace_predict(rows.copy())
+    np.testing.assert_array_equal(first, again)
