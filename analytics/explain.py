@@ -19,9 +19,10 @@ import numpy as np
 import pandas as pd
 import xgboost
 
+from analytics.decision import BREACH_CLASSES
 from analytics.features import FEATURES, WINDOWS_MIN
 from analytics.quorum import aligned_readings, quorum
-from analytics.scoring import BATCH_ROWS, BREACH_CLASSES, check_booster, feature_matrix
+from analytics.scoring import BATCH_ROWS, check_booster, feature_matrix
 
 BIAS = "bias"
 TOP_K = 3

@@ -10,10 +10,10 @@ Pure functions over DataFrames; loading the models from the registry is
   carry them as ``booster.feature_names``;
 * the thresholds are in each registered version's ``params["decision"]``.
 
-The flag rule (``flags``): ``breach`` if p(breach) >= its threshold, else
+The flag comes from ``analytics.decision.decision_flags``, the rule that
+evaluation measures: ``breach`` if p(breach) >= its threshold, else
 ``sensor_fault`` if p(sensor fault) >= its threshold, else ``breach_soon`` if
-p(breach soon) >= its threshold, else ``ok``. A breach outranks a sensor
-fault: a faulty probe must not hide cargo that is really warming.
+p(breach soon) >= its threshold, else ``ok``.
 """
 
 from __future__ import annotations
@@ -21,18 +21,16 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import xgboost
 
+from analytics.decision import BREACH, BREACH_CLASSES, SENSOR_FAULT, decision_flags
 from analytics.features import FEATURES, features
 from analytics.readings import COLUMNS
 
-BREACH_CLASSES = ("normal", "breach", "sensor_fault")
-FLAGS = ("ok", "breach_soon", "breach", "sensor_fault")
 SCORE_COLUMNS = ("breach_prob", "breach_soon_prob", "sensor_fault_prob", "flag")
 DEFAULT_THRESHOLD = 0.5
 # inplace_predict costs about 135 µs for one row and 1.7 µs per row in batches
@@ -44,24 +42,19 @@ class ScoringError(ValueError):
     """A booster or a feature frame does not follow the scoring contract."""
 
 
-@dataclass(frozen=True)
-class Decision:
-    """Probability thresholds of the flag rule."""
+def decision_thresholds(*, breach_params: dict, breach_soon_params: dict) -> dict[str, float]:
+    """The flag rule's thresholds from the registered versions' ``params["decision"]``.
 
-    breach: float = DEFAULT_THRESHOLD
-    sensor_fault: float = DEFAULT_THRESHOLD
-    breach_soon: float = DEFAULT_THRESHOLD
-
-    @classmethod
-    def from_params(cls, *, breach_params: dict, breach_soon_params: dict) -> Decision:
-        """Thresholds from the registered versions' ``params["decision"]`` (0.5 when absent)."""
-        breach = breach_params.get("decision") or {}
-        soon = breach_soon_params.get("decision") or {}
-        return cls(
-            breach=float(breach.get("breach", DEFAULT_THRESHOLD)),
-            sensor_fault=float(breach.get("sensor_fault", DEFAULT_THRESHOLD)),
-            breach_soon=float(soon.get("breach_soon", DEFAULT_THRESHOLD)),
-        )
+    ``breach`` and ``sensor_fault`` from the breach model's, ``breach_soon``
+    from the breach-soon model's; ``DEFAULT_THRESHOLD`` for any that is absent.
+    """
+    breach = breach_params.get("decision") or {}
+    soon = breach_soon_params.get("decision") or {}
+    return {
+        "breach": float(breach.get("breach", DEFAULT_THRESHOLD)),
+        "sensor_fault": float(breach.get("sensor_fault", DEFAULT_THRESHOLD)),
+        "breach_soon": float(soon.get("breach_soon", DEFAULT_THRESHOLD)),
+    }
 
 
 def check_booster(booster: xgboost.Booster, *, name: str) -> None:
@@ -93,31 +86,12 @@ def predict(booster: xgboost.Booster, matrix: np.ndarray, **options: Any) -> np.
     return np.concatenate(parts)
 
 
-def flags(
-    *,
-    breach_prob: np.ndarray,
-    sensor_fault_prob: np.ndarray,
-    breach_soon_prob: np.ndarray,
-    decision: Decision,
-) -> np.ndarray:
-    """The flag rule (module docstring), element-wise."""
-    return np.select(
-        [
-            breach_prob >= decision.breach,
-            sensor_fault_prob >= decision.sensor_fault,
-            breach_soon_prob >= decision.breach_soon,
-        ],
-        ["breach", "sensor_fault", "breach_soon"],
-        default="ok",
-    )
-
-
 def score(
     features_frame: pd.DataFrame,
     *,
     breach_model: xgboost.Booster,
     breach_soon_model: xgboost.Booster,
-    decision: Decision,
+    thresholds: dict[str, float],
 ) -> pd.DataFrame:
     """``SCORE_COLUMNS`` for every row of a feature frame, on the frame's index."""
     check_booster(breach_model, name="breach")
@@ -132,20 +106,20 @@ def score(
     soon = predict(breach_soon_model, matrix)
     if soon.ndim != 1:
         raise ScoringError("the breach_soon model must give one probability per row")
-    breach = classes[:, BREACH_CLASSES.index("breach")].astype("float64")
-    sensor_fault = classes[:, BREACH_CLASSES.index("sensor_fault")].astype("float64")
+    breach = classes[:, BREACH].astype("float64")
+    sensor_fault = classes[:, SENSOR_FAULT].astype("float64")
     soon = soon.astype("float64")
     return pd.DataFrame(
         {
             "breach_prob": breach,
             "breach_soon_prob": soon,
             "sensor_fault_prob": sensor_fault,
-            "flag": flags(
+            "flag": decision_flags(
                 breach_prob=breach,
                 sensor_fault_prob=sensor_fault,
                 breach_soon_prob=soon,
-                decision=decision,
-            ),
+                thresholds=thresholds,
+            ).to_numpy(),
         },
         index=features_frame.index,
     )
@@ -156,7 +130,7 @@ def score_readings(
     *,
     breach_model: xgboost.Booster,
     breach_soon_model: xgboost.Booster,
-    decision: Decision,
+    thresholds: dict[str, float],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(feature frame, scores) for a canonical readings frame (``analytics.readings``).
 
@@ -164,7 +138,7 @@ def score_readings(
     """
     table = features(readings)
     return table, score(
-        table, breach_model=breach_model, breach_soon_model=breach_soon_model, decision=decision
+        table, breach_model=breach_model, breach_soon_model=breach_soon_model, thresholds=thresholds
     )
 
 

@@ -9,7 +9,7 @@ import xgboost
 from analytics.features import FEATURES
 from analytics.models import ModelVersion
 from analytics.registry import model_version_active, model_version_load
-from analytics.scoring import Decision
+from analytics.scoring import decision_thresholds
 
 # One thread per prediction: scoring runs in worker processes (one per core),
 # and a one-shipment prediction that waits for a second OpenMP thread on a
@@ -32,7 +32,7 @@ class ScoringModels(NamedTuple):
     breach_soon: ModelVersion
     breach_model: xgboost.Booster
     breach_soon_model: xgboost.Booster
-    decision: Decision
+    thresholds: dict[str, float]  # of the flag rule, from the versions' params
 
 
 def _version(task: str, number: int | None) -> ModelVersion:
@@ -63,7 +63,7 @@ def scoring_models_get(
         breach_soon=breach_soon,
         breach_model=_load(breach),
         breach_soon_model=_load(breach_soon),
-        decision=Decision.from_params(
+        thresholds=decision_thresholds(
             breach_params=breach.params, breach_soon_params=breach_soon.params
         ),
     )

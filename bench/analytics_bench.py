@@ -47,7 +47,7 @@ from analytics.dataset import dataset_build
 from analytics.explain import explain
 from analytics.features import FEATURES, features
 from analytics.readings import readings_frame
-from analytics.scoring import Decision, score
+from analytics.scoring import DEFAULT_THRESHOLD, score
 
 MIN_POSITIVES = 50
 
@@ -147,16 +147,18 @@ def main() -> None:
             f"boosters: {args.trees} trees x depth {args.depth} "
             f"(breach: {args.trees} per class x 3), trained in {time.perf_counter() - start:.1f} s"
         )
-        decision = Decision()
+        thresholds = dict.fromkeys(("breach", "sensor_fault", "breach_soon"), DEFAULT_THRESHOLD)
 
         windows = len(table)
         featuring, _ = best_of(args.repeats, lambda: features(readings))
-        scoring, scores = best_of(args.repeats, lambda: score(table, decision=decision, **models))
+        scoring, scores = best_of(
+            args.repeats, lambda: score(table, thresholds=thresholds, **models)
+        )
         explaining, _ = best_of(args.repeats, lambda: explain(table, scores, **models))
 
         def evaluate_fleet() -> None:
             fleet = features(readings)
-            explain(fleet, score(fleet, decision=decision, **models), **models)
+            explain(fleet, score(fleet, thresholds=thresholds, **models), **models)
 
         together, _ = best_of(args.repeats, evaluate_fleet)
         print(f"fleet throughput, best of {args.repeats} ({windows:,} windows):")
@@ -180,7 +182,7 @@ def main() -> None:
             last_hour = rows[(rows["ts"] > t - pd.Timedelta(hours=1)) & (rows["ts"] <= t)]
             one = features(last_hour).loc[[(shipment, t)]]
             featured = time.perf_counter()
-            decided = score(one, decision=decision, **models)
+            decided = score(one, thresholds=thresholds, **models)
             scored = time.perf_counter()
             explain(one, decided, **models)
             end = time.perf_counter()

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analytics.decision import FLAGS
 from analytics.explain import (
     BIAS,
     EXPLAINED,
@@ -23,8 +24,10 @@ from analytics.explain import (
 )
 from analytics.features import FEATURES
 from analytics.readings import readings_frame
-from analytics.scoring import FLAGS, Decision, score
+from analytics.scoring import DEFAULT_THRESHOLD, score
 from tests.analytics.boosters import breach_booster, breach_soon_booster, feature_rows
+
+HALF = dict.fromkeys(("breach", "sensor_fault", "breach_soon"), DEFAULT_THRESHOLD)
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +117,7 @@ def test_top_factors_are_the_largest_contributions_in_words(models):
 
 def test_explain_gives_k_factors_for_every_scored_row(models):
     rows = feature_rows(30, seed=7)
-    scores = score(rows, decision=Decision(), **models)
+    scores = score(rows, thresholds=HALF, **models)
 
     factors = explain(rows, scores, k=4, **models)
 
@@ -126,7 +129,7 @@ def test_explain_gives_k_factors_for_every_scored_row(models):
 
 def test_explain_refuses_scores_of_other_rows(models):
     rows = feature_rows(4)
-    scores = score(rows, decision=Decision(), **models)
+    scores = score(rows, thresholds=HALF, **models)
     with pytest.raises(ValueError, match="same"):
         explain(rows.iloc[::-1], scores, **models)
 

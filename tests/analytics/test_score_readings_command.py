@@ -11,7 +11,6 @@ from django.core.management import CommandError, call_command
 
 from analytics.features import features
 from analytics.readings import readings_frame
-from analytics.scoring import Decision
 from analytics.selectors import SCORING_THREADS, scoring_models_get
 from tests.analytics.boosters import register_both
 
@@ -150,7 +149,7 @@ def test_the_registered_boosters_are_loaded_to_predict_on_one_thread():
     models = scoring_models_get()
 
     assert (models.breach, models.breach_soon) == (breach, soon)
-    assert models.decision == Decision(breach=0.5, sensor_fault=0.5, breach_soon=0.25)
+    assert models.thresholds == {"breach": 0.5, "sensor_fault": 0.5, "breach_soon": 0.25}
     for booster in (models.breach_model, models.breach_soon_model):
         config = json.loads(booster.save_config())
         assert config["learner"]["generic_param"]["nthread"] == str(SCORING_THREADS)

@@ -10,19 +10,21 @@ import pytest
 import xgboost
 
 from analytics import scoring
+from analytics.decision import decision_flags
 from analytics.features import FEATURES
 from analytics.readings import COLUMNS, readings_frame
 from analytics.scoring import (
-    Decision,
+    DEFAULT_THRESHOLD,
     ScoringError,
     decision_input,
-    flags,
+    decision_thresholds,
     input_window_sha256,
     score,
 )
 from tests.analytics.boosters import breach_booster, breach_soon_booster, feature_rows
 
 T0 = pd.Timestamp("2026-01-05T00:00:00Z")
+HALF = dict.fromkeys(("breach", "sensor_fault", "breach_soon"), DEFAULT_THRESHOLD)
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +33,7 @@ def models():
 
 
 def test_the_flag_rule_ranks_breach_then_sensor_fault_then_breach_soon():
-    decision = Decision(breach=0.6, sensor_fault=0.7, breach_soon=0.4)
+    thresholds = {"breach": 0.6, "sensor_fault": 0.7, "breach_soon": 0.4}
     crafted = {  # breach, sensor_fault, breach_soon -> flag
         (0.6, 0.9, 0.9): "breach",  # at the threshold counts; outranks the others
         (0.59, 0.7, 0.9): "sensor_fault",
@@ -39,27 +41,27 @@ def test_the_flag_rule_ranks_breach_then_sensor_fault_then_breach_soon():
         (0.59, 0.69, 0.39): "ok",
         (0.0, 0.0, 0.0): "ok",
     }
-    got = flags(
+    got = decision_flags(
         breach_prob=np.array([key[0] for key in crafted]),
         sensor_fault_prob=np.array([key[1] for key in crafted]),
         breach_soon_prob=np.array([key[2] for key in crafted]),
-        decision=decision,
+        thresholds=thresholds,
     )
     assert list(got) == list(crafted.values())
 
 
 def test_thresholds_come_from_the_versions_params_with_a_default_of_one_half():
-    assert Decision.from_params(breach_params={}, breach_soon_params={}) == Decision(0.5, 0.5, 0.5)
-    decision = Decision.from_params(
+    assert decision_thresholds(breach_params={}, breach_soon_params={}) == HALF
+    thresholds = decision_thresholds(
         breach_params={"decision": {"breach": 0.3, "sensor_fault": 0.8}},
         breach_soon_params={"decision": {"breach_soon": 0.2}},
     )
-    assert decision == Decision(breach=0.3, sensor_fault=0.8, breach_soon=0.2)
+    assert thresholds == {"breach": 0.3, "sensor_fault": 0.8, "breach_soon": 0.2}
 
 
 def test_score_gives_the_class_probabilities_and_the_flag_on_the_feature_index(models):
     rows = feature_rows(50, seed=3)
-    scores = score(rows, decision=Decision(), **models)
+    scores = score(rows, thresholds=HALF, **models)
 
     assert list(scores.columns) == ["breach_prob", "breach_soon_prob", "sensor_fault_prob", "flag"]
     assert scores.index.equals(rows.index)
@@ -75,16 +77,16 @@ def test_score_gives_the_class_probabilities_and_the_flag_on_the_feature_index(m
 def test_batch_scoring_equals_scoring_one_row_at_a_time(models, monkeypatch):
     rows = feature_rows(23, seed=4)
     monkeypatch.setattr(scoring, "BATCH_ROWS", 5)  # 5 batches, the last one short
-    batched = score(rows, decision=Decision(), **models)
+    batched = score(rows, thresholds=HALF, **models)
 
     one_by_one = pd.concat(
-        [score(rows.iloc[[i]], decision=Decision(), **models) for i in range(len(rows))]
+        [score(rows.iloc[[i]], thresholds=HALF, **models) for i in range(len(rows))]
     )
     pd.testing.assert_frame_equal(batched, one_by_one)
 
 
 def test_scoring_an_empty_frame_gives_an_empty_table(models):
-    scores = score(feature_rows(0), decision=Decision(), **models)
+    scores = score(feature_rows(0), thresholds=HALF, **models)
     assert len(scores) == 0
     assert list(scores.columns) == ["breach_prob", "breach_soon_prob", "sensor_fault_prob", "flag"]
 
@@ -100,13 +102,13 @@ def test_a_booster_trained_on_other_columns_is_refused(models):
             feature_rows(5),
             breach_model=models["breach_model"],
             breach_soon_model=other,
-            decision=Decision(),
+            thresholds=HALF,
         )
 
 
 def test_a_feature_frame_missing_a_column_is_refused(models):
     with pytest.raises(ScoringError, match="lacks spread_c"):
-        score(feature_rows(5).drop(columns="spread_c"), decision=Decision(), **models)
+        score(feature_rows(5).drop(columns="spread_c"), thresholds=HALF, **models)
 
 
 def readings() -> pd.DataFrame:

@@ -48,7 +48,7 @@ class Command(BaseCommand):
             readings,
             breach_model=models.breach_model,
             breach_soon_model=models.breach_soon_model,
-            decision=models.decision,
+            thresholds=models.thresholds,
         )
         out = scores.reset_index()[list(OUTPUT_COLUMNS)]
         if options["explain"]:
