@@ -11,6 +11,7 @@ import xgboost
 
 from analytics import scoring
 from analytics.decision import decision_flags
+from analytics.evaluation import model_flags
 from analytics.features import FEATURES
 from analytics.readings import COLUMNS, readings_frame
 from analytics.scoring import (
@@ -155,3 +156,18 @@ def test_a_decision_rests_on_the_shipments_readings_up_to_its_time():
     window = decision_input(readings(), shipment="s1", t=T0 + pd.Timedelta(seconds=30))
     assert list(window["device"]) == ["a", "b"]
     assert (window["shipment"] == "s1").all()
+
+
+def test_scoring_flags_what_the_evaluation_report_measures(models):
+    rows = feature_rows(200, seed=8)
+    thresholds = {"breach": 0.3, "sensor_fault": 0.3, "breach_soon": 0.3}
+
+    scored = score(rows, thresholds=thresholds, **models)
+    evaluated = model_flags(
+        rows,
+        breach=models["breach_model"],
+        breach_soon=models["breach_soon_model"],
+        thresholds=thresholds,
+    )
+
+    assert list(scored["flag"]) == list(evaluated["flag"])
