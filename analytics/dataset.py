@@ -11,6 +11,12 @@ faults all come from the simulator), keeps the simulator's own files under
 * ``sensor_faults.csv``  per (shipment, device, t): ``sensor_fault``;
 * ``manifest.json``      configuration, label definitions, row counts and SHA-256.
 
+Besides the simulator's random schedule (``fault_rate``, every kind alike),
+a data set adds equipment failures at random times within its trips
+(``MID_TRIP_FAULTS``), long enough to warm the load out of its range: left
+to the random schedule alone, nearly every breach is a warm load at a trip's
+first minute, which no detector can foresee and a carrier needs no warning for.
+
 The same arguments give the same bytes.
 """
 
@@ -19,7 +25,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import asdict
+import random
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,11 +40,65 @@ from analytics.labels import (
     shipment_id,
 )
 from analytics.readings import COLUMNS, readings_frame
-from devices.simulator.fleet import FleetConfig
+from devices.simulator.faults import PROFILES, FaultSpec
+from devices.simulator.fleet import FleetConfig, truck_ids
 from devices.simulator.offline import generate
 
-FORMAT = "coldchain-analytics-dataset/1"
-DEFAULT_START = datetime(2026, 1, 5, tzinfo=UTC)
+FORMAT = "coldchain-analytics-dataset/2"
+# Midsummer: a failed reefer in a January night barely warms a load, and the
+# equipment failures a carrier must be warned of happen in the warm months.
+DEFAULT_START = datetime(2026, 7, 6, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class MidTripFault:
+    """One kind of equipment failure added to a data set's trips."""
+
+    kind: str
+    per_truck_day: float  # probability of one such failure starting on a truck-day
+    duration_h: tuple[float, float]
+
+
+# A load of several tonnes warms by a fraction of a degree per hour once its
+# cooling stops, so only failures lasting hours (not repaired on the road)
+# take it out of its range; the simulator's random durations mostly do not.
+MID_TRIP_FAULTS = (
+    MidTripFault("reefer_failure", 0.5, (6.0, 16.0)),
+    MidTripFault("power_loss", 0.3, (4.0, 12.0)),
+    MidTripFault("door_left_open", 0.2, (1.0, 4.0)),
+)
+
+
+def mid_trip_faults(
+    *, trucks: int, days: float, seed: int, mix: tuple[MidTripFault, ...] = MID_TRIP_FAULTS
+) -> tuple[FaultSpec, ...]:
+    """Failures of ``mix`` at uniform random times, as the simulator's ``--fault`` specs.
+
+    Each truck-day draws from its own generator seeded by (seed, truck, day),
+    like the simulator's random schedule: the same seed gives the same faults.
+    """
+    specs = []
+    for truck in truck_ids("truck", trucks):
+        for day in range(math.ceil(days)):
+            rng = random.Random(f"dataset-faults:{seed}:{truck}:{day}")
+            for fault in mix:
+                if rng.random() >= fault.per_truck_day:
+                    continue
+                offset_s = (day + rng.random()) * 86_400.0
+                duration_s = rng.uniform(*fault.duration_h) * 3600.0
+                magnitude_range = PROFILES[fault.kind].magnitude_range
+                specs.append(
+                    FaultSpec(
+                        kind=fault.kind,
+                        target=truck,
+                        offset_s=round(offset_s, 3),
+                        duration_s=round(duration_s, 3),
+                        magnitude=(
+                            round(rng.uniform(*magnitude_range), 3) if magnitude_range else None
+                        ),
+                    )
+                )
+    return tuple(specs)
 
 
 def _sha256(path: Path) -> str:
@@ -85,12 +146,14 @@ def dataset_build(
     labels: LabelConfig = DEFAULT_LABELS,
     start: datetime = DEFAULT_START,
     jobs: int = 1,
+    mid_trip: tuple[MidTripFault, ...] = MID_TRIP_FAULTS,
 ) -> dict:
     """Simulate ``trucks`` for about ``days`` and write the labelled data set; return its manifest.
 
     ``fault_rate`` is random faults per truck-day; ``loggers`` independent
     loggers per truck besides the reefer controller (2 gives the quorum a
-    majority of 3); trips last ``trip_hours`` (range), as many as fill ``days``.
+    majority of 3); trips last ``trip_hours`` (range), as many as fill ``days``;
+    ``mid_trip`` adds equipment failures (see ``mid_trip_faults``).
     """
     out_dir = Path(out_dir)
     raw = out_dir / "raw"
@@ -101,6 +164,7 @@ def dataset_build(
         seed=seed,
         trip_hours=trip_hours,
         fault_rate_per_day=fault_rate,
+        faults=mid_trip_faults(trucks=trucks, days=days, seed=seed, mix=mid_trip),
     )
     trips = max(1, math.ceil(days * 24.0 / (sum(trip_hours) / 2.0)))
     simulator = generate(config, raw, trips=trips, jobs=jobs)
@@ -129,6 +193,7 @@ def dataset_build(
             "trip_hours": list(trip_hours),
             "trips_per_truck": trips,
             "start": start.isoformat(),
+            "mid_trip_faults": [asdict(fault) for fault in mid_trip],
         },
         "labels": asdict(labels),
         "simulator": simulator,

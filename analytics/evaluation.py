@@ -14,6 +14,10 @@ Definitions (also in docs/analytics.md, "Evaluation report"):
   instant is a **false alarm**.
 * A breach event is **detected** if an alarm instant lies in ``[start - horizon, end]``;
   its **lead time** is its start minus the first such instant (negative: late).
+* A breach event is **at loading** if it starts at its shipment's first
+  labelled instant (the load was already out of range: no warning is
+  possible), else **mid-trip**; recall and lead time are also reported over
+  the mid-trip events alone.
 * **sensor-fault event**: a maximal run of instants at which at least one
   device of the shipment has a probe fault (the training label); it **raised
   a breach alarm** if an unjustified alarm instant lies in ``[start, end + linger]``.
@@ -136,9 +140,11 @@ def event_report(
 
     first_alarm = _first_inside(breaches, alarms, before=horizon, after=pd.Timedelta(0))
     lead_min = ((breaches["start"] - first_alarm).dt.total_seconds() / 60.0).dropna()
+    # A breach present at a shipment's first instant (a warm load) cannot be
+    # foreseen; one starting later, after loading, can: report those apart.
     shipment_start = labels.groupby("shipment")["t"].min()
-    in_transit = breaches["start"] >= breaches["shipment"].map(shipment_start) + horizon
-    lead_in_transit = lead_min[in_transit.reindex(lead_min.index)]
+    mid_trip = breaches["start"] > breaches["shipment"].map(shipment_start)
+    lead_mid_trip = lead_min[mid_trip.reindex(lead_min.index)]
 
     unjustified = alarms[~justified]
     fault_alarmed = _first_inside(faults, unjustified, before=pd.Timedelta(0), after=linger)
@@ -164,12 +170,13 @@ def event_report(
         "breach_recall": None if breaches.empty else round(len(lead_min) / len(breaches), 3),
         "lead_time_median_min": quantile(lead_min, 0.5),
         "lead_time_p10_min": quantile(lead_min, 0.1),
-        "in_transit_breach_events": int(in_transit.sum()),
-        "in_transit_breach_recall": (
-            round(len(lead_in_transit) / int(in_transit.sum()), 3) if in_transit.any() else None
+        "at_loading_breach_events": int((~mid_trip).sum()),
+        "mid_trip_breach_events": int(mid_trip.sum()),
+        "mid_trip_breach_recall": (
+            round(len(lead_mid_trip) / int(mid_trip.sum()), 3) if mid_trip.any() else None
         ),
-        "in_transit_lead_time_median_min": quantile(lead_in_transit, 0.5),
-        "in_transit_lead_time_p10_min": quantile(lead_in_transit, 0.1),
+        "mid_trip_lead_time_median_min": quantile(lead_mid_trip, 0.5),
+        "mid_trip_lead_time_p10_min": quantile(lead_mid_trip, 0.1),
         "alarm_events": int(alarm_run.nunique()),
         "false_alarm_events": false_alarms,
         "false_alarms_per_1000_truck_hours": (

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import xgboost
 
+from analytics.dataset import FORMAT as DATASET_FORMAT
 from analytics.dataset import dataset_build
 from analytics.decision import BREACH, BREACH_CLASSES, NORMAL, SENSOR_FAULT
 from analytics.evaluation import event_report, model_flags
@@ -132,9 +133,13 @@ def dataset_ensure(spec: DatasetSpec, root: Path) -> Dataset:
     out_dir = Path(root) / spec.name
     if (out_dir / "manifest.json").exists():
         try:
-            return dataset_load(out_dir)
+            dataset = dataset_load(out_dir)
         except DatasetError:
             pass  # a partial or altered set: build it again, the files are derived
+        else:
+            # A set of an older format was simulated differently under the same name.
+            if dataset.manifest.get("format") == DATASET_FORMAT:
+                return dataset
     dataset_build(
         out_dir=out_dir,
         trucks=spec.trucks,

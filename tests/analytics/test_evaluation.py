@@ -46,3 +46,35 @@ def test_recall_lead_time_false_alarms_and_fault_alarms_on_a_known_timeline():
     assert report["sensor_fault_events_with_breach_alarm_share"] == 1.0
     assert report["sensor_fault_flag_events"] == 2
     assert report["sensor_fault_flag_precision"] == 0.5
+
+
+def test_breaches_at_loading_are_reported_apart_from_mid_trip_breaches():
+    minutes = pd.RangeIndex(4 * 60)
+    t = T0 + pd.to_timedelta(minutes, unit="min")
+    # Shipment a/0 is out of range from its first minute (a warm load);
+    # b/0 breaches at 120-160 min, warned 25 min ahead.
+    labels = pd.concat(
+        [
+            pd.DataFrame({"shipment": "a/0", "t": t, "breach": minutes < 30}),
+            pd.DataFrame({"shipment": "b/0", "t": t, "breach": (minutes >= 120) & (minutes < 160)}),
+        ]
+    )
+    sensor = labels[["shipment", "t"]].assign(device="x", sensor_fault=False)
+    instants = t[::5]
+    flag_a = ["breach" if m == 5 else "ok" for m in minutes[::5]]
+    flag_b = ["breach_soon" if m == 95 else "ok" for m in minutes[::5]]
+    flags = pd.concat(
+        [
+            pd.DataFrame({"shipment": "a/0", "t": instants, "flag": flag_a}),
+            pd.DataFrame({"shipment": "b/0", "t": instants, "flag": flag_b}),
+        ]
+    )
+
+    report = event_report(flags, labels, sensor, horizon_s=1800, linger_s=1800)
+
+    assert report["breach_events"] == 2
+    assert report["lead_time_median_min"] == 10.0  # -5 and 25 min
+    assert report["at_loading_breach_events"] == 1
+    assert report["mid_trip_breach_events"] == 1
+    assert report["mid_trip_breach_recall"] == 1.0
+    assert report["mid_trip_lead_time_median_min"] == 25.0

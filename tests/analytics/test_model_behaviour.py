@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.dataset import dataset_build
+from analytics.dataset import MidTripFault, dataset_build
 from analytics.evaluation import model_flags
-from analytics.features import features
+from analytics.features import FEATURES, features
 from analytics.readings import readings_frame
 from analytics.training import dataset_load, dataset_train
 
@@ -21,8 +21,14 @@ DEVICES = ("t-reefer", "t-logger", "t-logger-2")
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory):
     out_dir = tmp_path_factory.mktemp("training")
-    dataset_build(out_dir=out_dir, trucks=8, days=1, seed=11, fault_rate=8.0)
-    return dataset_train(dataset_load(out_dir), seed=11, threads=2)
+    # Failures on every truck-day: a fleet this small sees few breaches otherwise,
+    # too few for the breach_soon model to learn from.
+    dense = (
+        MidTripFault("reefer_failure", 1.0, (6.0, 16.0)),
+        MidTripFault("door_left_open", 1.0, (1.0, 4.0)),
+    )
+    dataset_build(out_dir=out_dir, trucks=12, days=2, seed=5, fault_rate=8.0, mid_trip=dense)
+    return dataset_train(dataset_load(out_dir), seed=5, threads=2)
 
 
 def steady_readings(minutes=90, temp_c=5.0):
@@ -52,6 +58,22 @@ def last_flag(trained, readings):
         rows, breach=trained.breach, breach_soon=trained.breach_soon, thresholds=trained.thresholds
     )
     return flags["flag"].iloc[-1]
+
+
+def breach_soon_prob(trained, readings):
+    rows = features(readings_frame(readings))
+    return float(trained.breach_soon.inplace_predict(rows[list(FEATURES)])[-1])
+
+
+def test_a_warming_trend_raises_breach_soon_over_a_flat_one(trained):
+    flat = steady_readings()
+    warming = steady_readings()
+    # Every probe climbs 3 °C/h over the last hour, from 5 °C to 7.95 °C:
+    # still in range, heading for the 8 °C limit.
+    minutes = (warming["ts"] - T0).dt.total_seconds() / 60.0
+    warming["temp_c"] = 5.0 + (minutes - 30.0).clip(lower=0.0) * 0.05
+    assert warming["temp_c"].max() < 8.0
+    assert breach_soon_prob(trained, warming) > breach_soon_prob(trained, flat)
 
 
 def test_a_lone_spike_on_one_probe_is_not_a_breach(trained):
