@@ -20,7 +20,7 @@ import pandas as pd
 import xgboost
 
 from analytics.decision import BREACH_CLASSES
-from analytics.features import FEATURES, WINDOWS_MIN
+from analytics.features import CARGO_SLOPE_WINDOWS_MIN, FEATURES, WINDOWS_MIN
 from analytics.quorum import aligned_readings, quorum
 from analytics.scoring import BATCH_ROWS, check_booster, feature_matrix
 
@@ -110,6 +110,17 @@ PHRASES: dict[str, Callable[[float], str]] = {
     "out_of_range_run_min": _minutes("out of range for the last {}"),
     "stalest_age_min": _minutes("oldest device reading {} old"),
     "n_silent": _count("device silent", "devices silent"),
+    "cargo_c": lambda v: f"loggers agree on a cargo temperature of {v:.1f} °C",
+    "cargo_gap_to_max_c": _margin("upper", "below", "above"),
+    "cargo_gap_to_min_c": _margin("lower", "above", "below"),
+    **{
+        f"cargo_slope_{w}m_c_per_h": _change("cargo temperature", w)
+        for w in CARGO_SLOPE_WINDOWS_MIN
+    },
+    "air_minus_cargo_c": lambda v: (
+        f"reefer air {abs(v):.1f} °C {'warmer' if v >= 0 else 'colder'} than the cargo"
+    ),
+    "air_above_range_run_min": _minutes("reefer air above the range for the last {}"),
 }
 MISSING: dict[str, str] = {
     **{
@@ -142,6 +153,15 @@ MISSING: dict[str, str] = {
     "out_of_range_run_min": "excursion length unknown",
     "stalest_age_min": "no device reading yet",
     "n_silent": "silent devices unknown",
+    "cargo_c": "no cargo temperature (the loggers disagree or are silent)",
+    "cargo_gap_to_max_c": "cargo margin to the upper limit unknown",
+    "cargo_gap_to_min_c": "cargo margin to the lower limit unknown",
+    **{
+        f"cargo_slope_{w}m_c_per_h": f"no cargo temperature trend over {w} min"
+        for w in CARGO_SLOPE_WINDOWS_MIN
+    },
+    "air_minus_cargo_c": "reefer air or cargo temperature unknown",
+    "air_above_range_run_min": "reefer air temperature unknown",
 }
 
 

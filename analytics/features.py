@@ -15,6 +15,8 @@ import pandas as pd
 from analytics.quorum import aligned_readings, quorum
 
 WINDOWS_MIN = (5, 15, 30)
+# Cargo has a large thermal mass: its trend shows over half an hour or more.
+CARGO_SLOPE_WINDOWS_MIN = (30, 60)
 CONTEXT = ("temp_min", "temp_max", "setpoint_c", "ambient_c", "door_open", "reefer_on")
 FEATURES = (
     *(f"probe_{stat}_{w}m_c" for w in WINDOWS_MIN for stat in ("level_max", "level_min")),
@@ -39,7 +41,16 @@ FEATURES = (
     "out_of_range_run_min",
     "stalest_age_min",
     "n_silent",
+    "cargo_c",
+    "cargo_gap_to_max_c",
+    "cargo_gap_to_min_c",
+    *(f"cargo_slope_{w}m_c_per_h" for w in CARGO_SLOPE_WINDOWS_MIN),
+    "air_minus_cargo_c",
+    "air_above_range_run_min",
 )
+# The reefer controller's probe measures return air (device ids ending in
+# AIR_SUFFIX); every other device is an independent logger in the cargo.
+AIR_SUFFIX = "-reefer"
 
 
 def _rolling_mean(values: pd.Series, group: pd.Series, points: int) -> pd.Series:
@@ -119,6 +130,22 @@ def _per_probe(aligned: pd.DataFrame, step_s: int) -> pd.DataFrame:
     return out
 
 
+def _cargo(aligned: pd.DataFrame, step_s: int, tolerance_c: float) -> pd.DataFrame:
+    """The loggers' own quorum (cargo temperature, its slopes) and the air probe's reading.
+
+    The hottest probe is usually the air probe, which warms within minutes of
+    a failure while the cargo takes hours: the model needs the two apart.
+    """
+    is_air = aligned["device"].str.endswith(AIR_SUFFIX)
+    cargo = quorum(aligned[~is_air], k=2, tolerance_c=tolerance_c).steps
+    cargo = cargo[["shipment", "t", "validated_c"]].rename(columns={"validated_c": "cargo_c"})
+    for window in CARGO_SLOPE_WINDOWS_MIN:
+        earlier = cargo["cargo_c"].groupby(cargo["shipment"]).shift(window * 60 // step_s)
+        cargo[f"cargo_slope_{window}m_c_per_h"] = (cargo["cargo_c"] - earlier) * 60.0 / window
+    air = aligned.loc[is_air].groupby(["shipment", "t"])["temp_c"].max().rename("air_c")
+    return cargo.set_index(["shipment", "t"]).join(air, how="outer")
+
+
 def features(
     readings: pd.DataFrame,
     *,
@@ -167,6 +194,18 @@ def features(
     run = (outside.ne(outside.shift()) | shipment.ne(shipment.shift())).cumsum()
     steps["out_of_range_run_min"] = outside.astype("float64").groupby(run).cumsum() * step_min
     steps["quorum"] = steps["quorum"].astype("float64")
+
+    steps = steps.join(_cargo(aligned, step_s, tolerance_c), on=["shipment", "t"])
+    steps["cargo_gap_to_max_c"] = steps["temp_max"] - steps["cargo_c"]
+    steps["cargo_gap_to_min_c"] = steps["cargo_c"] - steps["temp_min"]
+    steps["air_minus_cargo_c"] = steps["air_c"] - steps["cargo_c"]
+    # The air leaves the range long before a loaded box's cargo does: how long
+    # it has been above tells a passing failure from one that lasts.
+    air_above = steps["air_c"] > steps["temp_max"]
+    air_run = (air_above.ne(air_above.shift()) | shipment.ne(shipment.shift())).cumsum()
+    steps["air_above_range_run_min"] = (
+        air_above.astype("float64").groupby(air_run).cumsum() * step_min
+    )
 
     seconds = (steps["t"] - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
     kept = steps[(seconds % every_s) == 0]

@@ -103,7 +103,9 @@ def quorum(aligned: pd.DataFrame, *, k: int = 2, tolerance_c: float = 1.0) -> Qu
         frame["shipment"].ne(frame["shipment"].shift()) | frame["t"].ne(frame["t"].shift())
     ).cumsum().to_numpy() - 1
     slot = frame.groupby(step_id).cumcount().to_numpy()
-    steps = frame.loc[np.r_[0, np.flatnonzero(np.diff(step_id)) + 1], ["shipment", "t"]]
+    # A mask rather than positions: a shipment may have no device of a kind (empty frame).
+    first_of_step = np.r_[True, np.diff(step_id) != 0][: len(frame)]
+    steps = frame.loc[first_of_step, ["shipment", "t"]]
     width = int(slot.max()) + 1 if len(frame) else 1
     values = np.full((len(steps), width), np.nan)
     values[step_id, slot] = frame["temp_c"].to_numpy("float64", na_value=np.nan)
