@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from analytics.management.dataset_options import add_dataset_arguments, dataset_from_options
 from analytics.models import ModelVersion
 from analytics.registry import ModelRegistryError, model_version_active
-from analytics.training import (
-    DEFAULT_TRAINING,
-    DatasetError,
-    DatasetSpec,
-    dataset_ensure,
-    dataset_load,
-    dataset_train,
-    models_register,
-)
+from analytics.training import DEFAULT_TRAINING, dataset_train, models_register
 
 
 class Command(BaseCommand):
@@ -29,11 +21,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--data", type=Path, help="A data set directory (manifest.json)")
-        parser.add_argument("--trucks", type=int, default=DEFAULT_TRAINING.trucks)
-        parser.add_argument("--days", type=float, default=DEFAULT_TRAINING.days)
-        parser.add_argument("--seed", type=int, default=DEFAULT_TRAINING.seed)
-        parser.add_argument("--fault-rate", type=float, default=DEFAULT_TRAINING.fault_rate)
+        add_dataset_arguments(parser, DEFAULT_TRAINING)
         parser.add_argument(
             "--no-activate", action="store_true", help="Register without activating"
         )
@@ -50,7 +38,7 @@ class Command(BaseCommand):
             self.stdout.write("train_model: active models exist; nothing to do")
             return
         started = time.perf_counter()
-        dataset = self._dataset(options)
+        dataset = dataset_from_options(options, announce=self.stdout.write)
         trained = dataset_train(
             dataset, seed=options["seed"], threads=settings.ANALYTICS_TRAIN_THREADS
         )
@@ -73,20 +61,3 @@ class Command(BaseCommand):
         self.stdout.write("held-out shipments, event level:")
         for name, value in events.items():
             self.stdout.write(f"  {name:45} {value}")
-
-    def _dataset(self, options: dict):
-        try:
-            if options["data"] is not None:
-                return dataset_load(options["data"])
-            if options["trucks"] < 1 or options["days"] <= 0 or options["fault_rate"] < 0:
-                raise CommandError("--trucks must be >= 1, --days > 0 and --fault-rate >= 0")
-            spec = DatasetSpec(
-                trucks=options["trucks"],
-                days=options["days"],
-                seed=options["seed"],
-                fault_rate=options["fault_rate"],
-            )
-            self.stdout.write(f"data set {spec.name} under {settings.ANALYTICS_DATASET_DIR}")
-            return dataset_ensure(spec, settings.ANALYTICS_DATASET_DIR)
-        except DatasetError as error:
-            raise CommandError(str(error)) from None
