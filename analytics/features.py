@@ -68,13 +68,11 @@ def _rolling_mean(values: pd.Series, group: pd.Series, points: int) -> pd.Series
     return total / count.where(count > 0)
 
 
-def _latest(steps: pd.DataFrame, readings: pd.DataFrame, name: str) -> pd.Series:
-    """The shipment's latest non-missing ``name`` at or before each step."""
-    known = readings.loc[readings[name].notna(), ["shipment", "ts", name]]
-    known = known.sort_values("ts", kind="stable")
+def _as_of(steps: pd.DataFrame, known: pd.DataFrame, name: str) -> pd.Series:
+    """``known[name]`` (rows of shipment, ts) as of each step: its latest at or before ``t``."""
     merged = pd.merge_asof(
         steps[["shipment", "t"]].reset_index().sort_values("t", kind="stable"),
-        known,
+        known.sort_values("ts", kind="stable"),
         left_on="t",
         right_on="ts",
         by="shipment",
@@ -83,22 +81,18 @@ def _latest(steps: pd.DataFrame, readings: pd.DataFrame, name: str) -> pd.Series
     return merged.set_index("index")[name].reindex(steps.index)
 
 
+def _latest(steps: pd.DataFrame, readings: pd.DataFrame, name: str) -> pd.Series:
+    """The shipment's latest non-missing ``name`` at or before each step."""
+    return _as_of(steps, readings.loc[readings[name].notna(), ["shipment", "ts", name]], name)
+
+
 def _door_opened_at(steps: pd.DataFrame, readings: pd.DataFrame) -> pd.Series:
     """When the door last went from closed (or unknown) to open, at or before each step."""
     door = readings.loc[readings["door_open"].notna(), ["shipment", "ts", "door_open"]]
     door = door.sort_values(["shipment", "ts"], kind="stable")
     was_open = door["door_open"].groupby(door["shipment"]).shift().fillna(False).astype(bool)
     openings = door.loc[door["door_open"].astype(bool) & ~was_open, ["shipment", "ts"]]
-    openings = openings.assign(opened_at=openings["ts"]).sort_values("ts", kind="stable")
-    merged = pd.merge_asof(
-        steps[["shipment", "t"]].reset_index().sort_values("t", kind="stable"),
-        openings,
-        left_on="t",
-        right_on="ts",
-        by="shipment",
-        direction="backward",
-    )
-    return merged.set_index("index")["opened_at"].reindex(steps.index)
+    return _as_of(steps, openings.assign(opened_at=openings["ts"]), "opened_at")
 
 
 def _per_probe(aligned: pd.DataFrame, step_s: int) -> pd.DataFrame:
