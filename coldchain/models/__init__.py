@@ -1,0 +1,16 @@
+"""The shipment domain: one module per concern, all imported here for Django."""
+
+from coldchain.models.assessments import Alert, AlertNote, Assessment
+from coldchain.models.parties import Membership, Party
+from coldchain.models.shipments import DeviceAttachment, Product, Shipment
+
+__all__ = [
+    "Alert",
+    "AlertNote",
+    "Assessment",
+    "DeviceAttachment",
+    "Membership",
+    "Party",
+    "Product",
+    "Shipment",
+]
