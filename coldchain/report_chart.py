@@ -61,7 +61,9 @@ def line_from_series(series: pd.Series, *, label: str, color, width: float = 0.8
     return ChartLine(label, index.asi8, series.to_numpy("float64"), color, width)
 
 
-def reduced(times: np.ndarray, values: np.ndarray, *, start_ns: int, end_ns: int):
+def reduced(
+    times: np.ndarray, values: np.ndarray, *, start_ns: int, end_ns: int
+) -> tuple[np.ndarray, np.ndarray]:
     """The readings with the lowest and the highest value of each slot, in time order;
     every reading when there are no more than two a slot."""
     keep = np.isfinite(values)
@@ -104,51 +106,11 @@ def temperature_chart(
         high_c=high_c,
     )
     drawing = Drawing(width, height)
-    drawing.add(
-        Rect(
-            plot.left,
-            plot.bottom,
-            plot.right - plot.left,
-            plot.top - plot.bottom,
-            fillColor=colors.white,
-            strokeColor=None,
-        )
-    )
-    for (low, high), fill in ((band_c, BAND_FILL), (range_c, RANGE_FILL)):
-        bottom, top = plot.y(max(low, low_c)), plot.y(min(high, high_c))
-        if top > bottom:
-            drawing.add(
-                Rect(
-                    plot.left,
-                    bottom,
-                    plot.right - plot.left,
-                    top - bottom,
-                    fillColor=fill,
-                    strokeColor=None,
-                )
-            )
-    for x0, x1, direction in _excursion_spans(excursions, plot):
-        drawing.add(
-            Rect(
-                x0,
-                plot.bottom,
-                x1 - x0,
-                plot.top - plot.bottom,
-                fillColor=EXCURSION_FILL[direction],
-                fillOpacity=EXCURSION_OPACITY,
-                strokeColor=None,
-            )
-        )
+    _add_shading(drawing, plot, range_c=range_c, band_c=band_c, excursions=excursions)
     _add_axes(drawing, plot)
     gap_ns = max(int(BREAK_AFTER.total_seconds() * _NS), 3 * (end_ns - start_ns) // SLOTS)
     for line, times, values in kept:
-        for run in _runs(times, gap_ns):
-            points = [c for i in run for c in (plot.x(times[i]), plot.y(values[i]))]
-            if len(run) == 1:
-                points += [points[0] + 0.6, points[1]]  # a lone reading shows as a dash
-            drawing.add(
-                PolyLine(points, strokeColor=line.color, strokeWidth=line.width, strokeLineJoin=1)
-            )
+        _add_line(drawing, plot, line, times, values, gap_ns=gap_ns)
     _add_legend(drawing, lines, plot)
     return drawing
 
@@ -190,6 +152,56 @@ def _temperature_span(
 
 def _temperature_step(low: float, high: float) -> float:
     return next((s for s in _TEMP_STEPS if (high - low) / s <= 8), _TEMP_STEPS[-1])
+
+
+def _add_shading(
+    drawing: Drawing,
+    plot: _Plot,
+    *,
+    range_c: tuple[float, float],
+    band_c: tuple[float, float],
+    excursions: Sequence[Excursion],
+) -> None:
+    def band(bottom: float, top: float, **style) -> Rect:
+        return Rect(
+            plot.left, bottom, plot.right - plot.left, top - bottom, strokeColor=None, **style
+        )
+
+    drawing.add(band(plot.bottom, plot.top, fillColor=colors.white))
+    for (low, high), fill in ((band_c, BAND_FILL), (range_c, RANGE_FILL)):
+        bottom, top = plot.y(max(low, plot.low_c)), plot.y(min(high, plot.high_c))
+        if top > bottom:
+            drawing.add(band(bottom, top, fillColor=fill))
+    for x0, x1, direction in _excursion_spans(excursions, plot):
+        drawing.add(
+            Rect(
+                x0,
+                plot.bottom,
+                x1 - x0,
+                plot.top - plot.bottom,
+                fillColor=EXCURSION_FILL[direction],
+                fillOpacity=EXCURSION_OPACITY,
+                strokeColor=None,
+            )
+        )
+
+
+def _add_line(
+    drawing: Drawing,
+    plot: _Plot,
+    line: ChartLine,
+    times: np.ndarray,
+    values: np.ndarray,
+    *,
+    gap_ns: int,
+) -> None:
+    for run in _runs(times, gap_ns):
+        points = [c for i in run for c in (plot.x(times[i]), plot.y(values[i]))]
+        if len(run) == 1:
+            points += [points[0] + 0.6, points[1]]  # a lone reading shows as a dash
+        drawing.add(
+            PolyLine(points, strokeColor=line.color, strokeWidth=line.width, strokeLineJoin=1)
+        )
 
 
 def _add_axes(drawing: Drawing, plot: _Plot) -> None:
