@@ -108,7 +108,9 @@ def story(data: ReportData) -> list[Flowable]:
         *alerts_section(data.alerts),
         *contract_actions_section(data.contract_actions),
         *release_section(data.release),
-        *evidence_section(data.checkpoint),
+        *evidence_section(
+            data.checkpoint, readings=len(data.readings), pending=data.readings_pending
+        ),
     ]
 
 
@@ -148,7 +150,7 @@ def header_section(data: ReportData) -> list[Flowable]:
 def temperature_section(data: ReportData) -> list[Flowable]:
     summary = data.summary
     if data.readings.empty:
-        return [Paragraph("Temperature", HEADING), Paragraph("No readings were received.", BODY)]
+        return [Paragraph("Temperature", HEADING), Paragraph(_no_readings(data), BODY)]
     devices = sorted(data.readings["device"].unique())
     per_device = {
         device: frame.set_index("ts")["temp_c"]
@@ -198,6 +200,15 @@ def temperature_section(data: ReportData) -> list[Flowable]:
             )
         )
     return flowables
+
+
+def _no_readings(data: ReportData) -> str:
+    if not data.readings_pending:
+        return "No readings were received."
+    return (
+        f"None of the {data.readings_pending} readings received is in a signed checkpoint "
+        "yet; they will be shown once the log is sealed."
+    )
 
 
 def excursion_section(data: ReportData) -> list[Flowable]:
@@ -347,24 +358,31 @@ def release_section(release: ReleaseRow | None) -> list[Flowable]:
     return [*flowables, Paragraph(text, BODY)]
 
 
-def evidence_section(checkpoint: CheckpointInfo | None) -> list[Flowable]:
+def evidence_section(
+    checkpoint: CheckpointInfo | None, *, readings: int, pending: int
+) -> list[Flowable]:
     flowables: list[Flowable] = [CondPageBreak(50 * mm), Paragraph("Evidence", HEADING)]
     if checkpoint is None:
         return [*flowables, Paragraph("The log has no signed checkpoint yet.", BODY)]
     return [
         *flowables,
         Paragraph(
-            f"This report's readings are proven against the log checkpoint of size "
-            f"<b>{checkpoint.size}</b>, root hash <font face='Courier'>"
-            f"{checkpoint.root_hash.hex()}</font> (SHA-256, RFC 9162). "
-            f"{checkpoint.readings_proven} of the shipment's {checkpoint.readings_total} "
-            "readings are in that tree; an evidence bundle gives each one's inclusion proof. "
-            "The signed note, with the witnesses' cosignatures:",
+            f"This report rests on the shipment's {readings} readings in the log's tree of "
+            f"size <b>{checkpoint.size}</b>, root hash <font face='Courier'>"
+            f"{checkpoint.root_hash.hex()}</font> (SHA-256, RFC 9162); an evidence bundle "
+            f"gives each one's inclusion proof against it. {_pending(pending)}"
+            "The signed note of that checkpoint, with the witnesses' cosignatures:",
             BODY,
         ),
         Spacer(1, 3),
         XPreformatted(escape(checkpoint.signed_note), NOTE),
     ]
+
+
+def _pending(pending: int) -> str:
+    if not pending:
+        return ""
+    return f"{pending} readings received since are not in it yet and not in this report. "
 
 
 def _when(moment: datetime | None) -> str:

@@ -16,6 +16,7 @@ from analytics.quorum import aligned_readings, quorum
 from coldchain.excursions import ExcursionSummary, excursion_summary
 from coldchain.models import Alert, Shipment
 from devices.models import Device, Reading
+from ledger.models import Checkpoint
 from ledger.services import checkpoint_latest, checkpoint_with_cosignatures
 
 # The analytics defaults (analytics.features.features): a 1-minute grid, a
@@ -67,8 +68,6 @@ class CheckpointInfo:
     size: int
     root_hash: bytes
     signed_note: str  # with the witnesses' cosignature lines
-    readings_proven: int  # the shipment's readings inside this checkpoint's tree
-    readings_total: int
 
 
 @dataclass(frozen=True)
@@ -93,7 +92,8 @@ class ReleaseRow:
 class ReportData:
     header: Header
     allowances: Allowances
-    readings: pd.DataFrame  # device, ts, temp_c: every reading the report counts
+    readings: pd.DataFrame  # device, ts, temp_c: the readings inside the checkpoint's tree
+    readings_pending: int  # received for the shipment but not yet in a checkpoint
     validated: pd.Series  # the quorum's cargo temperature on the grid, NaN without quorum
     summary: ExcursionSummary
     alerts: tuple[AlertRow, ...]
@@ -105,10 +105,21 @@ class ReportData:
 
 def report_data(shipment: Shipment) -> ReportData:
     """Everything the shipment's report shows, from its devices' readings within
-    their attachment periods (up to delivery), the alerts and the latest checkpoint."""
+    their attachment periods (up to delivery) that the latest checkpoint proves.
+
+    Readings received after that checkpoint wait for the next one: so every
+    figure rests on readings the named checkpoint proves, and the report does
+    not change until the log grows.
+    """
     product = shipment.product
+    checkpoint = checkpoint_latest()
     periods = _attachment_periods(shipment)
-    readings = _readings(periods)
+    proven = (
+        periods & Q(ledger_entry__sealed__index__lt=checkpoint.size)
+        if checkpoint is not None
+        else Q(pk__in=[])
+    )
+    readings = _readings(proven)
     loggers = tuple(
         Device.objects.filter(
             pk__in=readings["device"].unique(), kind=Device.Kind.INDEPENDENT_LOGGER
@@ -125,6 +136,9 @@ def report_data(shipment: Shipment) -> ReportData:
             mkt_limit_c=product.mkt_limit_c,
         ),
         readings=readings,
+        readings_pending=(
+            Reading.objects.filter(periods).count() - Reading.objects.filter(proven).count()
+        ),
         validated=validated,
         summary=excursion_summary(
             validated,
@@ -134,7 +148,7 @@ def report_data(shipment: Shipment) -> ReportData:
             band_max_c=product.excursion_max_c,
         ),
         alerts=_alerts(shipment),
-        checkpoint=_checkpoint(periods),
+        checkpoint=None if checkpoint is None else _checkpoint_info(checkpoint),
         quorum_devices=loggers,
     )
 
@@ -239,16 +253,9 @@ def _factor_text(factor: object) -> str:
     return str(factor)
 
 
-def _checkpoint(periods: Q) -> CheckpointInfo | None:
-    checkpoint = checkpoint_latest()
-    if checkpoint is None:
-        return None
-    readings = Reading.objects.filter(periods)
-    proven = readings.filter(ledger_entry__sealed__index__lt=checkpoint.size)
+def _checkpoint_info(checkpoint: Checkpoint) -> CheckpointInfo:
     return CheckpointInfo(
         size=checkpoint.size,
         root_hash=bytes(checkpoint.root_hash),
         signed_note=checkpoint_with_cosignatures(checkpoint),
-        readings_proven=proven.count(),
-        readings_total=readings.count(),
     )

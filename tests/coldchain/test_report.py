@@ -129,18 +129,21 @@ def test_the_excursion_accounting_is_of_the_validated_temperature(trip):
     assert summary.mkt_c == pytest.approx(hand_mkt([5.1, 9.6], [75, 15]))
 
 
-def test_the_checkpoint_counts_the_readings_it_proves(trip):
-    checkpoint = report_data(trip).checkpoint
-    assert checkpoint.size == checkpoint_latest().size
-    assert checkpoint.readings_proven == checkpoint.readings_total == 270
+def test_the_report_names_the_latest_checkpoint(trip):
+    assert report_data(trip).checkpoint.size == checkpoint_latest().size
 
 
-def test_readings_not_yet_sealed_are_not_counted_as_proven(trip):
+def test_readings_not_yet_in_a_checkpoint_wait_for_the_next_one(trip):
     late = make_device(device_id="truck-7-logger-c")
     DeviceAttachment.objects.create(shipment=trip, device=late.device, attached_from=T0)
     ingest(late, range(10), lambda m: 5.1)
-    checkpoint = report_data(trip).checkpoint
-    assert (checkpoint.readings_proven, checkpoint.readings_total) == (270, 280)
+    waiting = report_data(trip)
+    assert "truck-7-logger-c" not in set(waiting.readings["device"])
+    assert waiting.readings_pending == 10
+    log_seal()
+    sealed = report_data(trip)
+    assert "truck-7-logger-c" in set(sealed.readings["device"])
+    assert sealed.readings_pending == 0
 
 
 # --- the PDF ------------------------------------------------------------------------
@@ -235,6 +238,15 @@ def test_a_shipment_without_readings_still_has_a_report(db):
     assert "No excursion." in text
 
 
+def test_a_report_before_the_first_checkpoint_says_its_readings_wait_for_one(db):
+    logger = make_device()
+    shipment = make_shipment(devices=[logger.device], departure_at=T0)
+    ingest(logger, range(3), lambda m: 5.0)
+    text = text_of(render_report_pdf(report_data(shipment), compress=False))
+    assert "None of the 3 readings received is in a signed checkpoint yet" in text
+    assert "The log has no signed checkpoint yet." in text
+
+
 # --- long shipments -----------------------------------------------------------------
 
 
@@ -273,6 +285,7 @@ def long_trip(minutes: int) -> ReportData:
         header=header,
         allowances=Allowances(30.0, 60.0, 8.0),
         readings=readings.reset_index(drop=True),
+        readings_pending=0,
         validated=validated,
         summary=summary,
         alerts=(),
