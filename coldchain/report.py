@@ -151,19 +151,14 @@ def temperature_section(data: ReportData) -> list[Flowable]:
     summary = data.summary
     if data.readings.empty:
         return [Paragraph("Temperature", HEADING), Paragraph(_no_readings(data), BODY)]
-    devices = sorted(data.readings["device"].unique())
-    per_device = {
-        device: frame.set_index("ts")["temp_c"]
-        for device, frame in data.readings.groupby("device", sort=True)
-    }
     validated = line_from_series(
         data.validated, label="validated cargo (quorum)", color=VALIDATED_COLOR, width=1.3
     )
     device_lines = {
         device: line_from_series(
-            per_device[device], label=device, color=PALETTE[number % len(PALETTE)]
+            frame.set_index("ts")["temp_c"], label=device, color=PALETTE[number % len(PALETTE)]
         )
-        for number, device in enumerate(devices)
+        for number, (device, frame) in enumerate(data.readings.groupby("device", sort=True))
     }
     start = min(data.readings["ts"].min(), *data.validated.index[:1])
     end = max(data.readings["ts"].max(), *data.validated.index[-1:])
@@ -187,15 +182,13 @@ def temperature_section(data: ReportData) -> list[Flowable]:
         ),
         temperature_chart([*device_lines.values(), validated], **chart_options),
     ]
-    for device in devices:
+    for device, line in device_lines.items():
         role = "in the quorum" if device in data.quorum_devices else "not in the quorum"
         flowables.append(
             KeepTogether(
                 [
                     Paragraph(f"Device {escape(device)} ({role})", SUBHEADING),
-                    temperature_chart(
-                        [device_lines[device], validated], height=130.0, **chart_options
-                    ),
+                    temperature_chart([line, validated], height=130.0, **chart_options),
                 ]
             )
         )
