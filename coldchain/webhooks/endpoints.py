@@ -36,8 +36,10 @@ def webhook_url_validate(url: object) -> str:
     url = url.strip()
     if len(url) > URL_MAX_LENGTH:
         raise ValidationError({"url": f"The URL is longer than {URL_MAX_LENGTH} characters."})
-    scheme = url.partition(":")[0].lower()
-    if scheme not in ("http", "https"):
+    scheme, separator, _ = url.partition("://")
+    if not separator:
+        raise ValidationError({"url": "Give an absolute URL, starting with https:// or http://."})
+    if scheme.lower() not in ("http", "https"):
         raise ValidationError(
             {"url": f"Only http and https URLs can receive webhooks, not {scheme!r}."}
         )
