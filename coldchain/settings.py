@@ -220,6 +220,8 @@ WEBHOOK_RETRY_BASE_S = env_float("WEBHOOK_RETRY_BASE_S", 30.0)
 WEBHOOK_RETRY_MAX_DELAY_S = env_float("WEBHOOK_RETRY_MAX_DELAY_S", 4 * 3600.0)
 WEBHOOK_RETRY_WINDOW_S = env_float("WEBHOOK_RETRY_WINDOW_S", 24 * 3600.0)
 WEBHOOK_SWEEP_INTERVAL_S = env_float("WEBHOOK_SWEEP_INTERVAL_S", 10.0)
+# A due delivery whose Celery message is this old is queued again (lost message).
+WEBHOOK_REQUEUE_AFTER_S = env_float("WEBHOOK_REQUEUE_AFTER_S", 300.0)
 
 CELERY_BEAT_SCHEDULE = {
     # Seal pending ledger entries into the tree and sign a checkpoint; the

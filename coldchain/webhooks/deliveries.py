@@ -42,8 +42,6 @@ JITTER = 0.1
 # A lease outlasts the slowest POST (connect and read, each up to the
 # timeout) with some slack; a worker killed mid-send frees it by expiring.
 LEASE_SLACK_S = 30
-# The sweep queues a due delivery again when its last message is this old.
-REQUEUE_AFTER = timedelta(minutes=5)
 SWEEP_LIMIT = 500
 USER_AGENT = "coldchain-webhooks/1"
 
@@ -284,7 +282,7 @@ def webhooks_sweep(
         .filter(
             Q(queued_at__isnull=True)
             | Q(queued_at__lt=F("next_attempt_at"))
-            | Q(queued_at__lt=now - REQUEUE_AFTER)
+            | Q(queued_at__lt=now - timedelta(seconds=settings.WEBHOOK_REQUEUE_AFTER_S))
         )
         .order_by("next_attempt_at")
         .select_for_update(skip_locked=True, of=("self",))

@@ -11,12 +11,12 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from coldchain.models import Party, Shipment, WebhookDelivery
 from coldchain.signals import shipment_event
 from coldchain.webhooks.deliveries import (
-    REQUEUE_AFTER,
     webhook_deliver,
     webhook_events_record,
     webhook_redeliver,
@@ -33,6 +33,8 @@ from tests.shipment_factories import make_shipment
 from tests.support.webhook_receiver import ReceivedRequest, WebhookReceiver
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+# Past the time after which the sweep takes a queued delivery's message for lost.
+LOST_BY = T0 + timedelta(seconds=settings.WEBHOOK_REQUEUE_AFTER_S + 1)
 PAYLOAD = {"alert": 17, "severity": "critical", "temp_c": 11.5}
 Status = WebhookDelivery.Status
 
@@ -334,11 +336,10 @@ def test_the_sweep_queues_due_retries_once_and_replaces_lost_messages(shipment, 
     queued = []
 
     assert webhooks_sweep(enqueue=queued.append, now=T0 + timedelta(seconds=5)) == 0
-    lost_by_now = T0 + REQUEUE_AFTER + timedelta(seconds=1)
-    assert webhooks_sweep(enqueue=queued.append, now=lost_by_now) == 1
-    webhook_deliver(delivery.pk, now=lost_by_now)
+    assert webhooks_sweep(enqueue=queued.append, now=LOST_BY) == 1
+    webhook_deliver(delivery.pk, now=LOST_BY)
     delivery.refresh_from_db()
-    assert webhooks_sweep(enqueue=queued.append, now=lost_by_now) == 0
+    assert webhooks_sweep(enqueue=queued.append, now=LOST_BY) == 0
     due = delivery.next_attempt_at
     assert webhooks_sweep(enqueue=queued.append, now=due) == 1
     assert webhooks_sweep(enqueue=queued.append, now=due) == 0
@@ -349,24 +350,22 @@ def test_the_sweep_stops_at_a_broker_that_refuses_and_tries_again_next_time(
     shipment, down_receiver
 ):
     delivery = the_one_delivery(shipment, down_receiver.url)
-    lost_by_now = T0 + REQUEUE_AFTER + timedelta(seconds=1)
 
     def refuse(delivery_id: int) -> None:
         raise ConnectionError("broker down")
 
-    assert webhooks_sweep(enqueue=refuse, now=lost_by_now) == 0
+    assert webhooks_sweep(enqueue=refuse, now=LOST_BY) == 0
     queued = []
-    assert webhooks_sweep(enqueue=queued.append, now=lost_by_now) == 1
+    assert webhooks_sweep(enqueue=queued.append, now=LOST_BY) == 1
     assert queued == [delivery.pk]
 
 
 def test_an_inactive_endpoint_is_sent_nothing_until_it_is_active_again(shipment, receiver):
     delivery = the_one_delivery(shipment, receiver.url)
     webhook_endpoint_update(delivery.endpoint, active=False)
-    lost_by_now = T0 + REQUEUE_AFTER + timedelta(seconds=1)
 
     assert webhook_deliver(delivery.pk, now=T0) is None
-    assert webhooks_sweep(enqueue=lambda delivery_id: None, now=lost_by_now) == 0
+    assert webhooks_sweep(enqueue=lambda delivery_id: None, now=LOST_BY) == 0
     webhook_endpoint_update(delivery.endpoint, active=True)
     assert webhook_deliver(delivery.pk, now=T0) is not None
     assert len(receiver.requests) == 1
