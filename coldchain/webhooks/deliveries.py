@@ -79,7 +79,13 @@ def event_body(
         "data": payload,
     }
     try:
-        text = json.dumps(envelope, cls=DjangoJSONEncoder, ensure_ascii=False, sort_keys=True)
+        text = json.dumps(
+            envelope,
+            cls=DjangoJSONEncoder,
+            ensure_ascii=False,
+            sort_keys=True,
+            separators=(",", ":"),
+        )
     except (TypeError, ValueError) as exc:
         raise ValueError(f"webhook payload of {event_type!r} is not JSON: {exc}") from None
     return text.encode()
@@ -145,21 +151,22 @@ def webhook_events_record(
 
 
 def retry_at(
-    schedule_started_at: datetime, attempted_at: datetime, *, rng: random.Random | None = None
+    schedule_started_at: datetime, attempted_at: datetime, *, jitter: float | None = None
 ) -> datetime | None:
     """When to try again after a failed attempt; None once the window is over.
 
     Each wait is as long as the schedule has run so far (so waits double),
     at least the base delay and at most the cap, with some jitter so that
     receivers coming back are not hit by every delivery at once. The last
-    attempt falls at the end of the window.
+    attempt falls at the end of the window. ``jitter`` is the factor applied
+    to the wait; by default a random one within ±JITTER.
     """
     deadline = schedule_started_at + timedelta(seconds=settings.WEBHOOK_RETRY_WINDOW_S)
     if attempted_at >= deadline:
         return None
     elapsed = (attempted_at - schedule_started_at).total_seconds()
     delay = min(max(elapsed, settings.WEBHOOK_RETRY_BASE_S), settings.WEBHOOK_RETRY_MAX_DELAY_S)
-    delay *= (rng or random).uniform(1 - JITTER, 1 + JITTER)
+    delay *= random.uniform(1 - JITTER, 1 + JITTER) if jitter is None else jitter
     return min(attempted_at + timedelta(seconds=delay), deadline)
 
 
