@@ -101,6 +101,26 @@ def attempts_log(delivery: WebhookDelivery) -> list[tuple[int, int | None]]:
     return list(delivery.log.values_list("number", "status_code"))
 
 
+def run_together(action, times: int = 2) -> list:
+    """``action`` in ``times`` threads released at the same moment; their results."""
+    start = threading.Barrier(times)
+    results = []
+
+    def worker() -> None:
+        start.wait()
+        try:
+            results.append(action())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
 def test_an_event_reaches_each_subscribed_party_signed_with_its_own_secret(shipment, receiver):
     receiving = subscribe(shipment.receiver, receiver.url, ("alert.opened",))
     insuring = subscribe(shipment.insurer, receiver.url)
@@ -377,25 +397,24 @@ def test_a_delivery_is_never_sent_by_two_workers_at_once(receiver):
     shipment = make_shipment()
     delivery = the_one_delivery(shipment, receiver.url)
     receiver.delay_s = 0.3
-    start = threading.Barrier(2)
-    results = []
 
-    def worker() -> None:
-        start.wait()
-        try:
-            results.append(webhook_deliver(delivery.pk, now=T0))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = run_together(lambda: webhook_deliver(delivery.pk, now=T0))
 
     assert len(receiver.requests) == 1
     assert sorted(result is None for result in results) == [False, True]
     assert attempts_log(delivery) == [(1, 200)]
+
+
+@pytest.mark.servers
+@pytest.mark.django_db(transaction=True)
+def test_the_same_event_recorded_by_two_processes_at_once_is_one_delivery(receiver):
+    shipment = make_shipment()
+    subscribe(shipment.receiver, receiver.url)
+
+    results = run_together(lambda: record(shipment))
+
+    assert sorted(len(created) for created in results) == [0, 1]
+    assert WebhookDelivery.objects.count() == 1
 
 
 def test_staff_can_redeliver_from_the_admin(admin_client, shipment, receiver):
