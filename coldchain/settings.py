@@ -214,6 +214,15 @@ LEDGER_SEAL_INTERVAL_S = env_float("LEDGER_SEAL_INTERVAL_S", 1.0)
 LEDGER_SEAL_BACKLOG = env_int("LEDGER_SEAL_BACKLOG", 1000)
 LEDGER_SEAL_BATCH = env_int("LEDGER_SEAL_BATCH", 50_000)
 
+# --- Webhooks (docs/webhooks.md) ------------------------------------------------
+WEBHOOK_TIMEOUT_S = env_float("WEBHOOK_TIMEOUT_S", 10.0)
+WEBHOOK_RETRY_BASE_S = env_float("WEBHOOK_RETRY_BASE_S", 30.0)
+WEBHOOK_RETRY_MAX_DELAY_S = env_float("WEBHOOK_RETRY_MAX_DELAY_S", 4 * 3600.0)
+WEBHOOK_RETRY_WINDOW_S = env_float("WEBHOOK_RETRY_WINDOW_S", 24 * 3600.0)
+WEBHOOK_SWEEP_INTERVAL_S = env_float("WEBHOOK_SWEEP_INTERVAL_S", 10.0)
+# A due delivery whose Celery message is this old is queued again (lost message).
+WEBHOOK_REQUEUE_AFTER_S = env_float("WEBHOOK_REQUEUE_AFTER_S", 300.0)
+
 CELERY_BEAT_SCHEDULE = {
     # Seal pending ledger entries into the tree and sign a checkpoint; the
     # ingest task also asks for a seal when its backlog passes LEDGER_SEAL_BACKLOG.
@@ -229,6 +238,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "devices.requeue_stalled_batches",
         "schedule": INGEST_REQUEUE_INTERVAL_S,
         "options": {"expires": INGEST_REQUEUE_INTERVAL_S},
+    },
+    # Queue the webhook deliveries that are due (coldchain.webhooks.deliveries).
+    "webhooks-sweep": {
+        "task": "coldchain.webhooks_sweep",
+        "schedule": WEBHOOK_SWEEP_INTERVAL_S,
+        "options": {"expires": WEBHOOK_SWEEP_INTERVAL_S},
     },
 }
 

@@ -3,6 +3,7 @@
 from coldchain.models.assessments import Alert, AlertNote, Assessment
 from coldchain.models.parties import Membership, Party
 from coldchain.models.shipments import DeviceAttachment, Product, Shipment
+from coldchain.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Alert",
@@ -13,4 +14,7 @@ __all__ = [
     "Party",
     "Product",
     "Shipment",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]
