@@ -35,6 +35,7 @@ BREACH_WARNING = "breach_warning"
 INSURANCE_CLAIM = "insurance_claim"
 PAYMENT_RELEASED = "payment_released"
 PAYMENT_WITHHELD = "payment_withheld"
+PAYMENT_KINDS = (PAYMENT_RELEASED, PAYMENT_WITHHELD)
 
 # After delivery: once the dispute window has passed, these states settle.
 PAYABLE_STATES = (DELIVERED, RELEASED, PARTIALLY_RELEASED, REJECTED)
@@ -137,7 +138,8 @@ def breach_warnings(facts: dict) -> list[Action]:
             Action(
                 kind=BREACH_WARNING,
                 key=f"{facts['shipment']}/{BREACH_WARNING}/{assessment['evaluated_at']}",
-                reason=f"the model expects a breach soon (assessment of {assessment['evaluated_at']})",
+                reason="the model expects a breach soon "
+                f"(assessment of {assessment['evaluated_at']})",
                 reading_indices=tuple(sorted(assessment["reading_indices"])),
                 assessment_indices=(assessment["ledger_index"],),
                 models=(_model(assessment["breach_soon_model"]),),
@@ -226,6 +228,13 @@ def payment_decision(
     }
     if state == REJECTED:
         return Action(kind=PAYMENT_WITHHELD, reason="the receiver rejected the load", **common)
+    summary = facts["excursions"]
+    if summary is None or summary["validated_samples"] == 0:
+        return Action(
+            kind=PAYMENT_WITHHELD,
+            reason="there is no validated temperature record to show a clean delivery",
+            **common,
+        )
     if state == DELIVERED and violations:
         return Action(
             kind=PAYMENT_WITHHELD,

@@ -211,6 +211,7 @@ LOGIN_URL = "/admin/login/"
 LEDGER_SIGNING_KEY = env_str("LEDGER_SIGNING_KEY")  # C2SP signer key string; else the file
 LEDGER_ORIGIN = env_str("LEDGER_ORIGIN", "coldchain.localhost/log")
 LEDGER_SEAL_INTERVAL_S = env_float("LEDGER_SEAL_INTERVAL_S", 1.0)
+CONTRACTS_DUE_INTERVAL_S = env_float("CONTRACTS_DUE_INTERVAL_S", 60.0)
 LEDGER_SEAL_BACKLOG = env_int("LEDGER_SEAL_BACKLOG", 1000)
 LEDGER_SEAL_BATCH = env_int("LEDGER_SEAL_BATCH", 50_000)
 
@@ -229,6 +230,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "devices.requeue_stalled_batches",
         "schedule": INGEST_REQUEUE_INTERVAL_S,
         "options": {"expires": INGEST_REQUEUE_INTERVAL_S},
+    },
+    # Settle contracts whose dispute window has ended; attach claims' evidence bundles.
+    "contracts-due": {
+        "task": "coldchain.evaluate_due_contracts",
+        "schedule": CONTRACTS_DUE_INTERVAL_S,
+        "options": {"expires": CONTRACTS_DUE_INTERVAL_S},
     },
 }
 

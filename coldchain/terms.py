@@ -23,6 +23,8 @@ TERMS_FORMAT = 1
 DEFAULT_ADAPTATION_MIN = 10.0
 DEFAULT_DISPUTE_WINDOW_H = 48.0
 DEFAULT_QUORUM = {"k": 2, "tolerance_c": 1.0}
+MAX_ADAPTATION_MIN = 24 * 60.0
+MAX_DISPUTE_WINDOW_H = 366 * 24.0
 CENT = Decimal("0.01")
 MONEY_MAX = Decimal("1e12")
 _CURRENCY = re.compile(r"[A-Z]{3}")
@@ -104,23 +106,40 @@ def terms_merge(base: dict, overrides: dict) -> dict:
     return merged
 
 
+def _field(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
 class _Checker:
     """Collects every problem, so one pass names all the wrong fields."""
 
     def __init__(self) -> None:
         self.problems: list[str] = []
 
-    def number(self, section: dict, path: str, name: str, *, minimum: float | None = None):
+    def number(
+        self,
+        section: dict,
+        path: str,
+        name: str,
+        *,
+        minimum: float | None = None,
+        maximum: float | None = None,
+    ):
         value = section.get(name)
         if (
             isinstance(value, bool)
             or not isinstance(value, int | float)
             or not math.isfinite(value)
         ):
-            self.problems.append(f"{path}.{name} must be a finite number, got {value!r}")
+            self.problems.append(f"{_field(path, name)} must be a finite number, got {value!r}")
             return None
         if minimum is not None and value < minimum:
-            self.problems.append(f"{path}.{name} must be at least {minimum:g}, got {value!r}")
+            self.problems.append(
+                f"{_field(path, name)} must be at least {minimum:g}, got {value!r}"
+            )
+            return None
+        if maximum is not None and value > maximum:
+            self.problems.append(f"{_field(path, name)} must be at most {maximum:g}, got {value!r}")
             return None
         return float(value)
 
@@ -140,7 +159,8 @@ class _Checker:
             amount = Decimal("NaN")
         if not amount.is_finite() or amount < 0 or amount >= MONEY_MAX:
             self.problems.append(
-                f"{path}.{name} must be a non-negative amount below {MONEY_MAX:,.0f}, got {value!r}"
+                f"{_field(path, name)} must be a non-negative amount below "
+                f"{MONEY_MAX:,.0f}, got {value!r}"
             )
             return None
         return str(amount.quantize(CENT, rounding=ROUND_HALF_EVEN))
@@ -154,11 +174,11 @@ class _Checker:
         value = section.get(name)
         if not isinstance(value, str) or not value.strip() or len(value) > 200:
             self.problems.append(
-                f"{path}.{name} must be a non-empty text of at most 200 characters"
+                f"{_field(path, name)} must be a non-empty text of at most 200 characters"
             )
             return None
         if pattern is not None and not pattern.fullmatch(value):
-            self.problems.append(f"{path}.{name} {value!r} does not match {pattern.pattern}")
+            self.problems.append(f"{_field(path, name)} {value!r} does not match {pattern.pattern}")
             return None
         return value
 
@@ -206,7 +226,9 @@ def terms_validate(terms: object) -> dict:
         "max_single_min": check.number(section, "excursions", "max_single_min", minimum=0),
         "max_cumulative_min": check.number(section, "excursions", "max_cumulative_min", minimum=0),
         "mkt_limit_c": check.optional_number(section, "excursions", "mkt_limit_c"),
-        "adaptation_min": check.number(section, "excursions", "adaptation_min", minimum=0),
+        "adaptation_min": check.number(
+            section, "excursions", "adaptation_min", minimum=0, maximum=MAX_ADAPTATION_MIN
+        ),
     }
 
     section = check.section(terms, "quorum")
@@ -241,7 +263,9 @@ def terms_validate(terms: object) -> dict:
         }
         normal["insurance"] = insurance
 
-    normal["dispute_window_h"] = check.number(terms, "terms", "dispute_window_h", minimum=0)
+    normal["dispute_window_h"] = check.number(
+        terms, "", "dispute_window_h", minimum=0, maximum=MAX_DISPUTE_WINDOW_H
+    )
     if check.problems:
         raise TermsError(check.problems)
     return normal
