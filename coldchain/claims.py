@@ -42,7 +42,7 @@ def claim_evidence_attach(claim: InsuranceClaim) -> bool:
     """Build and keep the claim's bundle if its entry is sealed; whether it now has one."""
     with transaction.atomic():
         claim = (
-            InsuranceClaim.objects.select_for_update()
+            InsuranceClaim.objects.select_for_update(of=("self",))
             .select_related("action__ledger_entry__sealed", "action__shipment__contract")
             .get(pk=claim.pk)
         )
