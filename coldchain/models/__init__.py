@@ -1,6 +1,7 @@
 """The shipment domain: one module per concern, all imported here for Django."""
 
 from coldchain.models.assessments import Alert, AlertNote, Assessment
+from coldchain.models.evaluation_queue import ShipmentDirty
 from coldchain.models.parties import Membership, Party
 from coldchain.models.shipments import DeviceAttachment, Product, Shipment
 
@@ -13,4 +14,5 @@ __all__ = [
     "Party",
     "Product",
     "Shipment",
+    "ShipmentDirty",
 ]
