@@ -7,9 +7,18 @@ class ColdchainConfig(AppConfig):
 
     def ready(self) -> None:
         from coldchain import contract_checks, contract_entries
+        from coldchain.anchoring import ALERT_NOTE_KIND, ASSESSMENT_KIND
+        from coldchain.evaluation_queue import shipments_mark_dirty_on_readings
+        from coldchain.ledger_checks import check_alert_notes, check_assessments
+        from devices.signals import readings_stored
         from ledger.checkers import register_checker
 
+        register_checker(ASSESSMENT_KIND, check_assessments)
+        register_checker(ALERT_NOTE_KIND, check_alert_notes)
         register_checker(contract_entries.CONTRACT_ACTIVATED, contract_checks.check_activations)
         register_checker(contract_entries.SHIPMENT_TRANSITION, contract_checks.check_transitions)
         register_checker(contract_entries.CONTRACT_ACTION, contract_checks.check_actions)
         register_checker(contract_entries.RELEASE_SIGNED, contract_checks.check_releases)
+        readings_stored.connect(
+            shipments_mark_dirty_on_readings, dispatch_uid="coldchain.evaluation_queue"
+        )

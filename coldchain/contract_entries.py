@@ -1,13 +1,13 @@
 """The ledger entries of contracts: their kinds, and their claims as the rows hold them.
 
 One function per kind builds the claims from the stored row; the service signs
-exactly those claims and ``verify_ledger`` (coldchain.ledger_checks) compares
+exactly those claims and ``verify_ledger`` (coldchain.contract_checks) compares
 them with the logged ones, so a row changed behind the log's back shows.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.db import transaction
 
@@ -20,13 +20,6 @@ CONTRACT_ACTIVATED = "contract.activated"
 SHIPMENT_TRANSITION = "shipment.transition"
 CONTRACT_ACTION = "contract.action"
 RELEASE_SIGNED = "release.signed"
-
-
-def entry_instant(moment: datetime | None = None) -> datetime:
-    """``moment`` (default now) in the precision entries sign, milliseconds, so row
-    and entry hold the same instant."""
-    moment = (moment or datetime.now(UTC)).astimezone(UTC)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def activation_claims(contract: Contract) -> dict:

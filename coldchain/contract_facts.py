@@ -15,16 +15,19 @@ from datetime import datetime, timedelta
 import pandas as pd
 
 from analytics.models import ModelVersion
-from analytics.quorum import aligned_readings, quorum
+from coldchain.cargo import (
+    LEDGER_INDEX,
+    QUORUM_MAX_AGE_S,
+    shipment_readings,
+    validated_temperature,
+)
 from coldchain.excursions import excursion_summary, rfc3339
 from coldchain.models import Assessment, Shipment
-from devices.models import Reading
 
 FACTS_FORMAT = 1
-GRID_STEP_S = 60
-# A grid instant takes each device's latest reading up to this old (the
-# quorum's default), so an excursion rests on readings from this long before it.
-READING_MAX_AGE = timedelta(seconds=180)
+# A grid instant takes each device's latest reading up to this old, so an
+# excursion rests on readings from this long before it.
+READING_MAX_AGE = timedelta(seconds=QUORUM_MAX_AGE_S)
 
 
 def _time(moment: datetime | None) -> str | None:
@@ -32,31 +35,19 @@ def _time(moment: datetime | None) -> str | None:
 
 
 def sealed_readings(shipment: Shipment, *, until: datetime, log_size: int) -> pd.DataFrame:
-    """The shipment's readings (``shipment, device, ts, temp_c, ledger_index``)
-    from its devices while attached, up to ``until``, sealed below ``log_size``."""
-    rows = []
-    for attachment in shipment.attachments.all():
-        readings = Reading.objects.filter(
-            device_id=attachment.device_id,
-            ts__gte=attachment.attached_from,
-            ts__lte=until,
-            ledger_entry__sealed__index__lt=log_size,
-        )
-        if attachment.attached_until is not None:
-            readings = readings.filter(ts__lt=attachment.attached_until)
-        rows += readings.values_list("device_id", "ts", "temp_c", "ledger_entry__sealed__index")
-    frame = pd.DataFrame(rows, columns=["device", "ts", "temp_c", "ledger_index"])
-    frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
-    frame.insert(0, "shipment", shipment.reference)
-    return frame.sort_values(["ts", "device"], kind="stable").reset_index(drop=True)
+    """The shipment's readings frame (``coldchain.cargo``) up to ``until``,
+    keeping only readings sealed below ``log_size``."""
+    readings = shipment_readings(shipment, until=until)
+    sealed = readings[LEDGER_INDEX].notna() & (readings[LEDGER_INDEX] < log_size)
+    return readings[sealed.fillna(False).astype(bool)].reset_index(drop=True)
 
 
-def validated_temperature(readings: pd.DataFrame, *, k: int, tolerance_c: float) -> pd.Series:
-    """The oracle quorum's cargo temperature on the one-minute grid (NaN: no quorum)."""
+def validated_series(readings: pd.DataFrame, *, k: int, tolerance_c: float) -> pd.Series:
+    """The oracle quorum's cargo temperature on its grid (NaN: no quorum)."""
     if readings.empty:
         return pd.Series(dtype="float64", index=pd.DatetimeIndex([], tz="UTC"))
-    steps = quorum(aligned_readings(readings, step_s=GRID_STEP_S), k=k, tolerance_c=tolerance_c)
-    return steps.steps.set_index("t")["validated_c"]
+    steps = validated_temperature(readings, k=k, tolerance_c=tolerance_c)
+    return steps.set_index("t")["validated_c"]
 
 
 def _indices(readings: pd.DataFrame, start: datetime, end: datetime) -> list[int]:
@@ -130,7 +121,7 @@ def contract_facts(shipment: Shipment, terms: dict, *, now: datetime, log_size: 
         temperature = terms["temperature"]
         loaded = departed or shipment.departure_at
         summary = excursion_summary(
-            validated_temperature(readings, **terms["quorum"]),
+            validated_series(readings, **terms["quorum"]),
             temp_min_c=temperature["min_c"],
             temp_max_c=temperature["max_c"],
             band_min_c=temperature["band_min_c"],

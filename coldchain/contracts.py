@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from analytics.models import ModelVersion
 from coldchain import engine
+from coldchain.anchoring import entry_instant
 from coldchain.contract_entries import (
     CONTRACT_ACTION,
     CONTRACT_ACTIVATED,
@@ -27,7 +28,6 @@ from coldchain.contract_entries import (
     action_claims,
     activation_claims,
     anchor,
-    entry_instant,
     release_claims,
     transition_claims,
 )

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
+from coldchain.anchoring import ASSESSMENT_KIND, assessment_claims, entry_instant
 from coldchain.contracts import contract_activate, shipment_depart
 from coldchain.models import Assessment, ContractTemplate, Shipment
 from devices.ingest import SOURCE_HTTP, IncomingMessage, readings_ingest
@@ -72,8 +73,8 @@ def load_readings(
 
 
 def make_assessment(shipment: Shipment, minute: int, flag: str, models) -> Assessment:
-    """An assessment at ``minute`` after departure, anchored and sealed, resting
-    on the readings of the ten minutes before it."""
+    """An assessment at ``minute`` after departure, anchored as scoring anchors
+    one and sealed, resting on the readings of the ten minutes before it."""
     at = DEPARTURE + timedelta(minutes=minute)
     indices = sorted(
         Reading.objects.filter(ts__gt=at - timedelta(minutes=10), ts__lte=at)
@@ -81,21 +82,29 @@ def make_assessment(shipment: Shipment, minute: int, flag: str, models) -> Asses
         .values_list("ledger_entry__sealed__index", flat=True)
     )
     breach, soon = models
-    claims = {"shipment": shipment.reference, "flag": flag, "reading_indices": indices}
-    assessment = Assessment.objects.create(
+    assessment = Assessment(
         shipment=shipment,
         evaluated_at=at,
         breach_model=breach,
         breach_soon_model=soon,
-        input_sha256=hashlib.sha256(repr(claims).encode()).hexdigest(),
+        input_sha256=hashlib.sha256(f"{shipment.reference} {at}".encode()).hexdigest(),
         breach_prob=0.9 if flag == "breach" else 0.05,
         breach_soon_prob=0.8 if flag == "breach_soon" else 0.05,
         sensor_fault_prob=0.01,
         flag=flag,
         reading_indices=indices,
-        ledger_entry=entry_append(
-            data=platform_entry_sign(kind="assessment", claims=claims), kind="assessment"
-        ),
+        created_at=entry_instant(),
     )
+    claims = assessment_claims(
+        assessment,
+        shipment_reference=shipment.reference,
+        breach_model=breach,
+        breach_soon_model=soon,
+    )
+    assessment.ledger_entry = entry_append(
+        data=platform_entry_sign(kind=ASSESSMENT_KIND, claims=claims, at=assessment.created_at),
+        kind=ASSESSMENT_KIND,
+    )
+    assessment.save()
     log_seal()
     return assessment

@@ -9,6 +9,7 @@ from coldchain.models.contracts import (
     ReleaseSignature,
     ShipmentTransition,
 )
+from coldchain.models.evaluation_queue import ShipmentDirty
 from coldchain.models.parties import Membership, Party
 from coldchain.models.shipments import DeviceAttachment, Product, Shipment
 
@@ -26,5 +27,6 @@ __all__ = [
     "Product",
     "ReleaseSignature",
     "Shipment",
+    "ShipmentDirty",
     "ShipmentTransition",
 ]
