@@ -60,13 +60,14 @@ def _checker(
     what: str,
     stored_claims: Callable[[models.Model], tuple[dict, list[str]]],
     related: tuple[str, ...],
+    prefetch: tuple[str, ...] = (),
 ) -> Callable[[list[EntryRow]], Iterator[Problem]]:
     def check(rows: list[EntryRow]) -> Iterator[Problem]:
         stored = {
             row.ledger_entry_id: row
-            for row in model.objects.filter(
-                ledger_entry_id__in=[r.entry_id for r in rows]
-            ).select_related(*related)
+            for row in model.objects.filter(ledger_entry_id__in=[r.entry_id for r in rows])
+            .select_related(*related)
+            .prefetch_related(*prefetch)
         }
         for row in rows:
             try:
@@ -109,6 +110,7 @@ check_actions = _checker(
     "contract action",
     _action_stored,
     ("shipment__contract", "payer", "payee", "claim"),
+    ("model_versions",),
 )
 check_releases = _checker(
     ReleaseSignature,

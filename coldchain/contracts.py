@@ -31,7 +31,7 @@ from coldchain.contract_entries import (
     release_claims,
     transition_claims,
 )
-from coldchain.contract_facts import contract_facts
+from coldchain.contract_facts import contract_facts, departed_at
 from coldchain.models import (
     Contract,
     ContractAction,
@@ -232,6 +232,9 @@ def shipment_deliver(shipment: Shipment, *, at: datetime, actor=None) -> Shipmen
         at = entry_instant(at)
         if at > timezone.now() + timedelta(minutes=5):
             raise ContractError("a delivery time cannot be in the future")
+        departed = departed_at(shipment)
+        if departed is not None and at < departed:
+            raise ContractError(f"a delivery time cannot be before the departure ({departed})")
         shipment.delivered_at = at
         _transition(shipment, Status.DELIVERED, at=at, reason="delivered", actor=actor)
         shipment.save(update_fields=["delivered_at"])
@@ -363,7 +366,8 @@ def dispute_open(*, shipment: Shipment, user, reason: str) -> ShipmentTransition
             or membership.role != Membership.Role.MANAGER
         ):
             raise ContractError("only a manager of one of the shipment's parties may dispute it")
-        end = _dispute_window_end(shipment, shipment.contract.terms)
+        contract = Contract.objects.filter(shipment=shipment).first()
+        end = None if contract is None else _dispute_window_end(shipment, contract.terms)
         now = timezone.now()
         if end is None or now >= end:
             raise ContractError(f"shipment {shipment.reference} is not within its dispute window")

@@ -44,6 +44,7 @@ from coldchain.models import (
     ShipmentTransition,
 )
 from coldchain.signals import shipment_event
+from coldchain.tasks import evaluate_due_contracts
 from coldchain.terms import TermsError, sha256_json
 from devices.models import Reading
 from ledger.log_key import log_vkey
@@ -553,3 +554,37 @@ def test_a_tampered_release_signature_fails_verify_ledger():
     type(signature).objects.filter(pk=signature.pk).update(released_fraction=Decimal("0.9"))
     with pytest.raises(CommandError, match="released_fraction"):
         call_command("verify_ledger")
+
+
+def test_a_delivery_before_the_departure_is_refused():
+    shipment, _ = make_contract_shipment()
+    with pytest.raises(ContractError, match="before the departure"):
+        shipment_deliver(shipment, at=DEPARTURE - timedelta(minutes=1))
+
+
+# --------------------------------------------------------------------------- running it
+
+
+def test_the_beat_task_settles_due_shipments_and_attaches_claim_evidence():
+    clean, _ = delivered(THREE_HOURS_CLEAN)
+    breached, _ = delivered(BREACH)
+    contract_evaluate(breached, now=DELIVERED)  # the claim, filed on delivery
+    log_seal()
+    result = evaluate_due_contracts()
+    assert result == {"actions": 2, "evidence_attached": 1}
+    clean.refresh_from_db()
+    breached.refresh_from_db()
+    assert (clean.status, breached.status) == ("settled", "settled")
+    assert ContractAction.objects.get(shipment=breached, kind="payment_withheld")
+
+
+def test_the_command_evaluates_the_named_shipments(capsys):
+    shipment, _ = delivered(THREE_HOURS_CLEAN)
+    call_command("evaluate_contracts", shipment.reference)
+    out = capsys.readouterr().out
+    assert f"{shipment.reference}/payment: payment_released" in out
+
+
+def test_the_command_names_an_unknown_shipment():
+    with pytest.raises(CommandError, match="no shipment NOPE"):
+        call_command("evaluate_contracts", "NOPE")
