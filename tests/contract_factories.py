@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 from django.utils import timezone
 
 from coldchain.anchoring import ASSESSMENT_KIND, assessment_claims, entry_instant
-from coldchain.contracts import contract_activate, shipment_depart
+from coldchain.contracts import contract_activate
 from coldchain.models import Assessment, ContractTemplate, Shipment
+from coldchain.shipment_states import shipment_depart
 from devices.ingest import SOURCE_HTTP, IncomingMessage, readings_ingest
 from devices.models import Reading
 from ledger.platform_entries import platform_entry_sign

@@ -24,17 +24,10 @@ from coldchain.contract_entries import (
     release_claims,
 )
 from coldchain.contracts import (
-    ContractError,
-    SignatureRefused,
     contract_activate,
     contract_evaluate,
     contract_facts_recheck,
     contracts_due,
-    dispute_open,
-    release_manifestation,
-    release_sign,
-    shipment_deliver,
-    shipment_depart,
 )
 from coldchain.models import (
     ContractAction,
@@ -42,6 +35,13 @@ from coldchain.models import (
     Membership,
     Party,
     ShipmentTransition,
+)
+from coldchain.release import SignatureRefused, release_manifestation, release_sign
+from coldchain.shipment_states import (
+    ContractError,
+    dispute_open,
+    shipment_deliver,
+    shipment_depart,
 )
 from coldchain.signals import shipment_event
 from coldchain.tasks import evaluate_due_contracts
