@@ -3,6 +3,7 @@ release signature, exactly-once actions anchored in the ledger, claim evidence."
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -103,7 +104,7 @@ def receiver_manager(shipment, role=Membership.Role.MANAGER):
 
 def delivered(temps, *, at=DELIVERED, overrides=None):
     shipment, devices = make_contract_shipment(overrides=overrides)
-    load_readings([d for d in devices], temps)
+    load_readings(devices, temps)
     shipment_deliver(shipment, at=at)
     shipment.refresh_from_db()
     return shipment, devices
@@ -329,6 +330,13 @@ def test_a_dispute_within_the_window_stops_the_payment_decision():
     assert contract_evaluate(shipment, now=shipment.delivered_at + timedelta(hours=49)) == []
 
 
+def test_only_a_manager_of_one_of_the_shipments_parties_may_dispute():
+    shipment, _ = delivered(THREE_HOURS_CLEAN, at=timezone.now() - timedelta(hours=1))
+    outsider = make_user(make_party(Party.Kind.SHIPPER))
+    with pytest.raises(ContractError, match="only a manager of one of the shipment's parties"):
+        dispute_open(shipment=shipment, user=outsider, reason="not ours")
+
+
 def test_a_dispute_after_the_window_is_refused():
     shipment, _ = delivered(THREE_HOURS_CLEAN)
     with pytest.raises(ContractError, match="not within its dispute window"):
@@ -406,6 +414,21 @@ def test_the_claims_evidence_is_built_once():
     built = InsuranceClaim.objects.get(pk=claim.pk).evidence_built_at
     assert claim_evidence_attach(claim)
     assert InsuranceClaim.objects.get(pk=claim.pk).evidence_built_at == built
+
+
+def test_a_claim_bundle_with_a_changed_entry_fails_offline_verification():
+    shipment, _ = delivered(BREACH)
+    (claim_action,) = contract_evaluate(shipment, now=DELIVERED)
+    log_seal()
+    claim_evidence_attach(claim_action.claim)
+    bundle = InsuranceClaim.objects.get(pk=claim_action.claim.pk).evidence
+    item = next(e for e in bundle["entries"] if e["index"] == claim_action.ledger_entry.index)
+    token = base64.b64decode(item["data"])
+    forged = token.replace(b".", b".e", 1)  # another payload, same signature
+    item["data"] = base64.b64encode(forged).decode()
+    report = verify_bundle(bundle, log_vkey=log_vkey())
+    assert not report.verified
+    assert any(f"entry {claim_action.ledger_entry.index}" in text for text in report.failures)
 
 
 def test_a_door_open_transient_within_allowance_files_no_claim():
