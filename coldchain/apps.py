@@ -8,8 +8,10 @@ class ColdchainConfig(AppConfig):
     def ready(self) -> None:
         from coldchain import contract_checks, contract_entries
         from coldchain.anchoring import ALERT_NOTE_KIND, ASSESSMENT_KIND
+        from coldchain.contract_triggers import contract_evaluation_on_event
         from coldchain.evaluation_queue import shipments_mark_dirty_on_readings
         from coldchain.ledger_checks import check_alert_notes, check_assessments
+        from coldchain.signals import shipment_event
         from devices.signals import readings_stored
         from ledger.checkers import register_checker
 
@@ -21,4 +23,7 @@ class ColdchainConfig(AppConfig):
         register_checker(contract_entries.RELEASE_SIGNED, contract_checks.check_releases)
         readings_stored.connect(
             shipments_mark_dirty_on_readings, dispatch_uid="coldchain.evaluation_queue"
+        )
+        shipment_event.connect(
+            contract_evaluation_on_event, dispatch_uid="coldchain.contract_triggers"
         )

@@ -18,6 +18,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
+from coldchain.celery import app
 from coldchain.claims import claim_evidence_attach, claims_evidence_attach
 from coldchain.contract_entries import (
     CONTRACT_ACTION,
@@ -611,3 +612,27 @@ def test_the_command_evaluates_the_named_shipments(capsys):
 def test_the_command_names_an_unknown_shipment():
     with pytest.raises(CommandError, match="no shipment NOPE"):
         call_command("evaluate_contracts", "NOPE")
+
+
+@pytest.fixture
+def eager_celery():
+    """Tasks run in the caller at once (Celery's own eager mode), so a queued
+    evaluation can be observed without a worker."""
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+def test_a_rejection_files_its_claim_at_once(eager_celery, django_capture_on_commit_callbacks):
+    shipment, _ = recently_delivered(THREE_HOURS_CLEAN)
+    with django_capture_on_commit_callbacks(execute=True):
+        release_sign(
+            shipment=shipment,
+            user=receiver_manager(shipment),
+            password=PASSWORD,
+            decision="rejected",
+            reason="seal broken",
+        )
+    claim = ContractAction.objects.get(shipment=shipment)
+    assert claim.kind == "insurance_claim"
+    assert claim.details["grounds"] == ["the receiver rejected the load"]
