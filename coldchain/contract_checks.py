@@ -39,6 +39,27 @@ def _model_refs(action: ContractAction) -> list[dict]:
     ]
 
 
+def _claim_differences(action: ContractAction) -> list[str]:
+    """The claim row must say what the logged action says."""
+    claim = getattr(action, "claim", None)
+    if claim is None:
+        return ["the insurance claim row is missing"]
+    details = action.details
+    stored = {
+        "insurer": (claim.insurer_id, action.payer_id),
+        "policy": (claim.policy, details.get("policy")),
+        "insured_value": (str(claim.insured_value), details.get("insured_value")),
+        "deductible": (str(claim.deductible), details.get("deductible")),
+        "claimed_amount": (claim.claimed_amount, action.amount),
+        "currency": (claim.currency, action.currency),
+    }
+    return [
+        f"the claim's {name} is {mine!r}, the action's {logged!r}"
+        for name, (mine, logged) in stored.items()
+        if mine != logged
+    ]
+
+
 def _action_stored(action: ContractAction) -> tuple[dict, list[str]]:
     extra = []
     if sha256_json(action.facts) != action.facts_sha256:
@@ -46,9 +67,7 @@ def _action_stored(action: ContractAction) -> tuple[dict, list[str]]:
     if action.terms_sha256 != action.shipment.contract.terms_sha256:
         extra.append("the action's terms hash is not its contract's")
     if action.kind == ContractAction.Kind.INSURANCE_CLAIM:
-        claim = getattr(action, "claim", None)
-        if claim is None or claim.claimed_amount != action.amount:
-            extra.append("the claim's details are not the action's")
+        extra += _claim_differences(action)
     return {
         **action_claims(action, _model_refs(action)),
         "at": platform_timestamp(action.at),

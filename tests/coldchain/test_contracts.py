@@ -636,3 +636,12 @@ def test_a_rejection_files_its_claim_at_once(eager_celery, django_capture_on_com
     claim = ContractAction.objects.get(shipment=shipment)
     assert claim.kind == "insurance_claim"
     assert claim.details["grounds"] == ["the receiver rejected the load"]
+
+
+def test_a_tampered_claim_row_fails_verify_ledger():
+    shipment, _ = delivered(BREACH)
+    (claim_action,) = contract_evaluate(shipment, now=DELIVERED)
+    log_seal()
+    InsuranceClaim.objects.filter(action=claim_action).update(policy="POL-OTHER")
+    with pytest.raises(CommandError, match="the claim's policy is 'POL-OTHER'"):
+        call_command("verify_ledger")
