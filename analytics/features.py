@@ -51,6 +51,8 @@ FEATURES = (
 # The reefer controller's probe measures return air (device ids ending in
 # AIR_SUFFIX); every other device is an independent logger in the cargo.
 AIR_SUFFIX = "-reefer"
+# Feature rows, and so decisions, every 5 minutes on the clock (:00, :05, ...).
+EVERY_S = 300
 
 
 def _rolling_mean(values: pd.Series, group: pd.Series, points: int) -> pd.Series:
@@ -143,7 +145,7 @@ def _cargo(aligned: pd.DataFrame, step_s: int, tolerance_c: float) -> pd.DataFra
 def features(
     readings: pd.DataFrame,
     *,
-    every_s: int = 300,
+    every_s: int = EVERY_S,
     step_s: int = 60,
     max_age_s: float = 180.0,
     k: int = 2,

@@ -19,6 +19,7 @@ p(breach soon) >= its threshold, else ``ok``.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 from typing import Any
@@ -164,6 +165,28 @@ def _canonical(value: object) -> object:
     return str(value)
 
 
+def _canonical_lines(rows: pd.DataFrame) -> list[bytes]:
+    """One UTF-8 JSON line per row of ``rows`` (``COLUMNS``, in that order), ``\n``-terminated."""
+    return [
+        json.dumps(
+            [_canonical(value) for value in row],
+            separators=(",", ":"),
+            ensure_ascii=False,
+            allow_nan=False,  # infinity has no JSON spelling: fail rather than guess one
+        ).encode()
+        + b"\n"
+        for row in rows[list(COLUMNS)].itertuples(index=False, name=None)
+    ]
+
+
+def _header_line() -> bytes:
+    return json.dumps(list(COLUMNS), separators=(",", ":")).encode() + b"\n"
+
+
+def _window_order(readings: pd.DataFrame) -> pd.DataFrame:
+    return readings.sort_values(["shipment", "device", "ts"], kind="stable")
+
+
 def input_window_sha256(readings: pd.DataFrame) -> str:
     """Hex SHA-256 of readings in canonical form (docs/scoring.md, "Input window hash").
 
@@ -175,15 +198,42 @@ def input_window_sha256(readings: pd.DataFrame) -> str:
     So anyone holding the readings can recompute it without this code, and
     neither the row order of the input nor its CSV spelling changes it.
     """
-    rows = readings[list(COLUMNS)].sort_values(["shipment", "device", "ts"], kind="stable")
-    digest = hashlib.sha256()
-    digest.update(json.dumps(list(COLUMNS), separators=(",", ":")).encode() + b"\n")
-    for row in rows.itertuples(index=False, name=None):
-        line = json.dumps(
-            [_canonical(value) for value in row],
-            separators=(",", ":"),
-            ensure_ascii=False,
-            allow_nan=False,  # infinity has no JSON spelling: fail rather than guess one
-        )
-        digest.update(line.encode() + b"\n")
+    digest = hashlib.sha256(_header_line())
+    for line in _canonical_lines(_window_order(readings)):
+        digest.update(line)
     return digest.hexdigest()
+
+
+def input_window_sha256s(
+    readings: pd.DataFrame, *, shipment: str, instants: list[pd.Timestamp]
+) -> list[str]:
+    """``input_window_sha256(decision_input(readings, shipment=shipment, t=t))`` for each ``t``.
+
+    Each reading is encoded once: a shipment scored at many instants of a
+    long trip would otherwise encode its whole history again per instant. A
+    window is, per device, a prefix of that device's readings in time order,
+    so each instant hashes prefixes of per-device byte strings.
+    """
+    rows = _window_order(readings[readings["shipment"] == shipment])
+    lines = _canonical_lines(rows)
+    lengths = np.fromiter((len(line) for line in lines), dtype=np.int64, count=len(lines))
+    times = rows["ts"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]")
+    devices = rows["device"].to_numpy()
+    # The rows are sorted by device: each device is one run, in the hash's order.
+    starts = np.flatnonzero(np.r_[True, devices[1:] != devices[:-1]]) if len(rows) else []
+    bounds = [*starts, len(rows)]
+    blocks = [
+        (memoryview(b"".join(lines[a:b])), np.cumsum(lengths[a:b]), times[a:b])
+        for a, b in itertools.pairwise(bounds)
+    ]
+    header = _header_line()
+    hashes = []
+    for t in instants:
+        moment = np.datetime64(pd.Timestamp(t).tz_convert("UTC").tz_localize(None), "ns")
+        digest = hashlib.sha256(header)
+        for data, ends, block_times in blocks:
+            count = int(np.searchsorted(block_times, moment, side="right"))
+            if count:
+                digest.update(data[: ends[count - 1]])
+        hashes.append(digest.hexdigest())
+    return hashes

@@ -200,6 +200,25 @@ ANALYTICS_DATASET_DIR = Path(env_str("ANALYTICS_DATASET_DIR", str(VAR_DIR / "dat
 # XGBoost threads for training: the demo host has 2 cores, shared with the worker.
 ANALYTICS_TRAIN_THREADS = env_int("ANALYTICS_TRAIN_THREADS", 2)
 
+# --- Evaluation (docs/evaluation.md) ------------------------------------------
+# The evaluation tick: shipments whose devices stored readings since the last
+# tick get one evaluation each, so a shipment is scored at most this often.
+EVALUATION_DEBOUNCE_S = env_float("EVALUATION_DEBOUNCE_S", 5.0)
+# An instant is assessed once every device has reported past it, or this long
+# after it (a silent device must not hold the assessment back forever);
+# equal to the quorum's max_age_s, after which a missing reading counts as a gap.
+EVALUATION_SETTLE_S = env_float("EVALUATION_SETTLE_S", 180.0)
+# Instants assessed per shipment per run (288: one day); the rest in the next runs.
+EVALUATION_MAX_INSTANTS = env_int("EVALUATION_MAX_INSTANTS", 288)
+# An evaluation queued this long ago and not finished is queued again (lost message).
+EVALUATION_REQUEUE_AFTER_S = env_float("EVALUATION_REQUEUE_AFTER_S", 300.0)
+# An alert closes at the first assessment without its flag this long (cargo
+# time) after the last one with it: one ok instant does not end a breach.
+ALERT_CLOSE_AFTER_S = env_float("ALERT_CLOSE_AFTER_S", 900.0)
+# An open alert nobody acknowledged for this long is escalated.
+ALERT_ESCALATE_AFTER_S = env_float("ALERT_ESCALATE_AFTER_S", 900.0)
+ALERT_ESCALATE_INTERVAL_S = env_float("ALERT_ESCALATE_INTERVAL_S", 60.0)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -211,6 +230,7 @@ LOGIN_URL = "/admin/login/"
 LEDGER_SIGNING_KEY = env_str("LEDGER_SIGNING_KEY")  # C2SP signer key string; else the file
 LEDGER_ORIGIN = env_str("LEDGER_ORIGIN", "coldchain.localhost/log")
 LEDGER_SEAL_INTERVAL_S = env_float("LEDGER_SEAL_INTERVAL_S", 1.0)
+CONTRACTS_DUE_INTERVAL_S = env_float("CONTRACTS_DUE_INTERVAL_S", 60.0)
 LEDGER_SEAL_BACKLOG = env_int("LEDGER_SEAL_BACKLOG", 1000)
 LEDGER_SEAL_BATCH = env_int("LEDGER_SEAL_BATCH", 50_000)
 
@@ -244,6 +264,23 @@ CELERY_BEAT_SCHEDULE = {
         "task": "coldchain.webhooks_sweep",
         "schedule": WEBHOOK_SWEEP_INTERVAL_S,
         "options": {"expires": WEBHOOK_SWEEP_INTERVAL_S},
+    },
+    # Queue one evaluation per shipment with new readings (coldchain.evaluation_queue).
+    "evaluation-tick": {
+        "task": "coldchain.evaluate_dirty_shipments",
+        "schedule": EVALUATION_DEBOUNCE_S,
+        "options": {"expires": EVALUATION_DEBOUNCE_S},
+    },
+    "alerts-escalate": {
+        "task": "coldchain.escalate_alerts",
+        "schedule": ALERT_ESCALATE_INTERVAL_S,
+        "options": {"expires": ALERT_ESCALATE_INTERVAL_S},
+    },
+    # Settle contracts whose dispute window has ended; attach claims' evidence bundles.
+    "contracts-due": {
+        "task": "coldchain.evaluate_due_contracts",
+        "schedule": CONTRACTS_DUE_INTERVAL_S,
+        "options": {"expires": CONTRACTS_DUE_INTERVAL_S},
     },
 }
 

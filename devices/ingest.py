@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from devices.keys import key_window_problem
 from devices.models import Device, DeviceKey, Reading, Rejection
+from devices.signals import readings_stored
 from devices.wire import (
     ReadingPayload,
     SignedMessage,
@@ -303,6 +304,9 @@ def _store(
                 seq=candidate.reading.seq,
                 reading_id=reading_id,
             )
+        if accepted_candidates:
+            ranges = _device_ranges(accepted_candidates)
+            transaction.on_commit(lambda: _announce(ranges))
         touched = [locked[device_id] for device_id in candidates_by_device]
         update_by_key(Device, ("last_seq", "last_reading_ts", "last_seen"), touched)
         Rejection.objects.bulk_create(
@@ -314,6 +318,23 @@ def _store(
             batch_size=1000,
         )
     return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _device_ranges(candidates: list[_Candidate]) -> dict[str, tuple[datetime, datetime]]:
+    ranges: dict[str, tuple[datetime, datetime]] = {}
+    for candidate in candidates:
+        ts = candidate.reading.ts
+        first, last = ranges.get(candidate.signed.kid, (ts, ts))
+        ranges[candidate.signed.kid] = (min(first, ts), max(last, ts))
+    return ranges
+
+
+def _announce(ranges: dict[str, tuple[datetime, datetime]]) -> None:
+    # The readings are stored: a failing receiver must not fail (and so
+    # retry) the ingest, only be logged.
+    for receiver, result in readings_stored.send_robust(sender=Reading, device_ranges=ranges):
+        if isinstance(result, Exception):
+            logger.error("readings_stored receiver %r failed", receiver, exc_info=result)
 
 
 def _existing_readings(candidates: list[_Candidate]) -> dict[tuple[str, int], tuple[int, bytes]]:

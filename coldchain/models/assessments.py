@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from coldchain.models.shipments import Shipment
 
@@ -37,7 +38,8 @@ class Assessment(models.Model):
     reading_indices = models.JSONField(
         default=list, help_text="Ledger indices of the readings in the input window"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Set by the evaluation, not by the database: the ledger entry signs the same instant.
+    created_at = models.DateTimeField(default=timezone.now, help_text="When it was assessed")
     ledger_entry = models.OneToOneField(
         "ledger.Entry", on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
@@ -77,6 +79,9 @@ class Alert(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     opened_by = models.ForeignKey(Assessment, on_delete=models.PROTECT, related_name="+")
     last_assessment = models.ForeignKey(Assessment, on_delete=models.PROTECT, related_name="+")
+    closed_by = models.ForeignKey(
+        Assessment, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
     escalated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -110,6 +115,12 @@ class AlertNote(models.Model):
 
     class Meta:
         ordering = ["alert", "at"]
+        constraints = [
+            # A retried acknowledgement must not acknowledge twice.
+            models.UniqueConstraint(
+                fields=["alert"], condition=models.Q(kind="ack"), name="alert_note_one_ack"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} by {self.author} on alert {self.alert_id}"

@@ -34,7 +34,8 @@ def feature_rows(n: int = 400, *, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame(values, index=index, columns=list(FEATURES))
 
 
-def _train(params: dict, rows: pd.DataFrame, labels: np.ndarray) -> xgboost.Booster:
+def train_booster(params: dict, rows: pd.DataFrame, labels: np.ndarray) -> xgboost.Booster:
+    """A small booster on ``rows`` (columns ``FEATURES``) that learns ``labels``."""
     matrix = xgboost.DMatrix(rows.to_numpy(), labels, feature_names=list(FEATURES))
     return xgboost.train(
         {"max_depth": 3, "nthread": 1, "seed": 0, **params}, matrix, num_boost_round=8
@@ -47,32 +48,42 @@ def breach_booster(rows: pd.DataFrame | None = None) -> xgboost.Booster:
     labels = np.where(
         rows["gap_to_max_c"] < -1.0, 1, np.where(rows["n_flagged"] > 1.0, 2, 0)
     ).astype(float)
-    return _train({"objective": "multi:softprob", "num_class": 3}, rows, labels)
+    return train_booster({"objective": "multi:softprob", "num_class": 3}, rows, labels)
 
 
 def breach_soon_booster(rows: pd.DataFrame | None = None) -> xgboost.Booster:
     """binary:logistic."""
     rows = feature_rows() if rows is None else rows
     labels = (rows["validated_slope_15m_c_per_h"] > 1.0).astype(float).to_numpy()
-    return _train({"objective": "binary:logistic"}, rows, labels)
+    return train_booster({"objective": "binary:logistic"}, rows, labels)
 
 
-def register_both(*, breach_decision: dict | None = None, breach_soon_decision: dict | None = None):
-    """Register (and activate) one version of each task; (breach, breach_soon) versions."""
+def register_both(
+    *,
+    breach_decision: dict | None = None,
+    breach_soon_decision: dict | None = None,
+    breach: xgboost.Booster | None = None,
+    breach_soon: xgboost.Booster | None = None,
+):
+    """Register (and activate) one version of each task; (breach, breach_soon) versions.
+
+    ``breach`` and ``breach_soon`` default to ``breach_booster()`` and
+    ``breach_soon_booster()``.
+    """
     common = {"features": list(FEATURES), "metrics": {}, "training_data_sha256": DATA_SHA256}
-    breach = model_version_register(
+    breach_version = model_version_register(
         task=ModelVersion.Task.BREACH,
-        booster=breach_booster(),
+        booster=breach_booster() if breach is None else breach,
         params={"max_depth": 3, **({"decision": breach_decision} if breach_decision else {})},
         **common,
     )
-    soon = model_version_register(
+    soon_version = model_version_register(
         task=ModelVersion.Task.BREACH_SOON,
-        booster=breach_soon_booster(),
+        booster=breach_soon_booster() if breach_soon is None else breach_soon,
         params={
             "max_depth": 3,
             **({"decision": breach_soon_decision} if breach_soon_decision else {}),
         },
         **common,
     )
-    return breach, soon
+    return breach_version, soon_version

@@ -20,6 +20,7 @@ from analytics.scoring import (
     decision_input,
     decision_thresholds,
     input_window_sha256,
+    input_window_sha256s,
     score,
 )
 from tests.analytics.boosters import breach_booster, breach_soon_booster, feature_rows
@@ -150,6 +151,19 @@ def test_the_input_window_hash_ignores_row_order_and_sees_every_value():
     changed = frame.copy()
     changed.loc[2, "temp_c"] = 0.10000000000000002  # the next double after 0.1
     assert input_window_sha256(changed) != input_window_sha256(frame)
+
+
+def test_window_hashes_at_many_instants_equal_one_hash_per_window():
+    frame = readings()
+    instants = [
+        T0 - pd.Timedelta(seconds=1),
+        T0,
+        T0 + pd.Timedelta(seconds=30),
+        T0 + pd.Timedelta(hours=1),
+    ]
+    expected = [input_window_sha256(decision_input(frame, shipment="s1", t=t)) for t in instants]
+    assert input_window_sha256s(frame, shipment="s1", instants=instants) == expected
+    assert len(set(expected)) == len(expected)
 
 
 def test_a_decision_rests_on_the_shipments_readings_up_to_its_time():

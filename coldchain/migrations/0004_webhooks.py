@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('coldchain', '0001_initial'),
+        ('coldchain', '0003_contracts'),
     ]
 
     operations = [

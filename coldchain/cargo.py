@@ -1,0 +1,135 @@
+"""A shipment's cargo as analytics sees it: its readings frame and its validated temperature.
+
+``shipment_readings`` turns the stored readings of the devices attached to a
+shipment, each within its attachment period, into the canonical readings
+frame of ``analytics.readings`` (plus each reading's ledger index), so that
+the features, the quorum and scoring run on a shipment exactly as they run
+on a CSV. ``validated_temperature`` is the oracle quorum over that frame.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+from django.db.models import Q
+
+from analytics.quorum import aligned_readings, quorum
+from analytics.readings import COLUMNS, OPTIONAL_FLAGS
+from coldchain.models import DeviceAttachment, Shipment
+from devices.models import Reading
+
+# Read straight from the database, in this order (one tuple per reading).
+STORED_CHANNELS = (
+    "ts",
+    "temp_c",
+    "ambient_c",
+    "humidity_pct",
+    "door_open",
+    "reefer_on",
+    "setpoint_c",
+)
+TIME_DTYPE = "datetime64[ms, UTC]"  # what analytics.readings.readings_frame gives
+LEDGER_INDEX = "ledger_index"
+FRAME_COLUMNS = (*COLUMNS, LEDGER_INDEX)
+# Defaults of the feature function (analytics.features): the cargo a page
+# shows is the cargo the models scored.
+QUORUM_K = 2
+QUORUM_TOLERANCE_C = 1.0
+QUORUM_STEP_S = 60
+QUORUM_MAX_AGE_S = 180.0
+
+
+def shipment_temperature_range(shipment: Shipment) -> tuple[float, float]:
+    """The range (°C) the cargo must stay in: the product's labelled storage range.
+
+    The one place that decides it, so that contract terms that tighten the
+    range need to change only this function.
+    """
+    return shipment.product.temp_min_c, shipment.product.temp_max_c
+
+
+def attachment_filter(shipment: Shipment) -> Q:
+    """Readings of the shipment's devices, each within its attachment period.
+
+    Nothing when no device is attached (an empty ``Q()`` would match every reading).
+    """
+    condition = Q(pk__in=[])
+    for device_id, start, end in DeviceAttachment.objects.filter(shipment=shipment).values_list(
+        "device_id", "attached_from", "attached_until"
+    ):
+        period = Q(device_id=device_id, ts__gte=start)
+        if end is not None:
+            period &= Q(ts__lt=end)
+        condition |= period
+    return condition
+
+
+def shipment_readings(
+    shipment: Shipment, *, since: datetime | None = None, until: datetime | None = None
+) -> pd.DataFrame:
+    """The shipment's readings as a canonical readings frame, plus ``ledger_index``.
+
+    Columns ``analytics.readings.COLUMNS`` (``shipment`` is the shipment's
+    reference; ``temp_min``/``temp_max`` from ``shipment_temperature_range``)
+    and ``ledger_index`` (nullable Int64: the reading's index in the log,
+    missing while it waits for the sequencer). Only readings of attached
+    devices within their attachment periods, ``since <= ts <= until`` when
+    given; sorted by device and time as ``readings_frame`` sorts. One query,
+    tuples rather than model instances: a long trip has 100,000+ readings.
+    """
+    readings = Reading.objects.filter(attachment_filter(shipment))
+    if since is not None:
+        readings = readings.filter(ts__gte=since)
+    if until is not None:
+        readings = readings.filter(ts__lte=until)
+    rows = list(
+        readings.order_by("device_id", "ts").values_list(
+            "device_id", *STORED_CHANNELS, "ledger_entry__sealed__index"
+        )
+    )
+    columns = list(zip(*rows, strict=True)) if rows else [()] * (len(STORED_CHANNELS) + 2)
+    temp_min, temp_max = shipment_temperature_range(shipment)
+    frame = pd.DataFrame(
+        {
+            "shipment": pd.Series([shipment.reference] * len(rows), dtype="string"),
+            "device": pd.Series(columns[0], dtype="string"),
+            "ts": pd.to_datetime(pd.Series(columns[1], dtype=object), utc=True).astype(TIME_DTYPE),
+        }
+    )
+    for offset, name in enumerate(STORED_CHANNELS[1:], start=2):
+        dtype = "boolean" if name in OPTIONAL_FLAGS else "float64"
+        frame[name] = pd.Series(columns[offset], dtype=object).astype(dtype)
+    frame["temp_min"] = np.float64(temp_min)
+    frame["temp_max"] = np.float64(temp_max)
+    frame[LEDGER_INDEX] = pd.Series(columns[-1], dtype=object).astype("Int64")
+    return frame[list(FRAME_COLUMNS)]
+
+
+def validated_temperature(
+    readings: pd.DataFrame,
+    *,
+    k: int = QUORUM_K,
+    tolerance_c: float = QUORUM_TOLERANCE_C,
+    step_s: int = QUORUM_STEP_S,
+    max_age_s: float = QUORUM_MAX_AGE_S,
+) -> pd.DataFrame:
+    """The oracle quorum over a readings frame: one row per shipment and grid step.
+
+    Columns of ``analytics.quorum.STEP_COLUMNS`` (``shipment, t, validated_c,
+    quorum, n_devices, n_agreeing, n_flagged, spread_c``) plus
+    ``flagged_devices``: the sorted ids of the devices that disagree with the
+    quorum at that step (an empty tuple when none). ``validated_c`` is missing
+    where there is no quorum.
+    """
+    result = quorum(
+        aligned_readings(readings, step_s=step_s, max_age_s=max_age_s), k=k, tolerance_c=tolerance_c
+    )
+    flagged = result.devices[result.devices["flagged"]]
+    names = flagged.groupby(["shipment", "t"])["device"].agg(lambda ids: tuple(sorted(ids)))
+    steps = result.steps.join(names.rename("flagged_devices"), on=["shipment", "t"])
+    steps["flagged_devices"] = [
+        value if isinstance(value, tuple) else () for value in steps["flagged_devices"]
+    ]
+    return steps
