@@ -7,12 +7,12 @@ class ColdchainConfig(AppConfig):
 
     def ready(self) -> None:
         from coldchain import contract_checks, contract_entries
-        from coldchain.webhooks import receivers, tasks  # noqa: F401  (connect and register)
         from coldchain.anchoring import ALERT_NOTE_KIND, ASSESSMENT_KIND
         from coldchain.contract_triggers import contract_evaluation_on_event
         from coldchain.evaluation_queue import shipments_mark_dirty_on_readings
         from coldchain.ledger_checks import check_alert_notes, check_assessments
         from coldchain.signals import shipment_event
+        from coldchain.webhooks import receivers, tasks  # noqa: F401  (connect and register)
         from devices.signals import readings_stored
         from ledger.checkers import register_checker
 
