@@ -17,8 +17,8 @@ from django.db.models import Q
 
 from analytics.quorum import aligned_readings, quorum
 from analytics.readings import COLUMNS, OPTIONAL_FLAGS
-from coldchain.models import DeviceAttachment, Shipment
-from devices.models import Reading
+from coldchain.models import Contract, DeviceAttachment, Shipment
+from devices.models import Device, Reading
 
 # Read straight from the database, in this order (one tuple per reading).
 STORED_CHANNELS = (
@@ -42,12 +42,26 @@ QUORUM_MAX_AGE_S = 180.0
 
 
 def shipment_temperature_range(shipment: Shipment) -> tuple[float, float]:
-    """The range (°C) the cargo must stay in: the product's labelled storage range.
-
-    The one place that decides it, so that contract terms that tighten the
-    range need to change only this function.
-    """
+    """The range (°C) the cargo must stay in: the contract's, else the product's
+    labelled storage range. The one place that decides it, for scoring and pages."""
+    terms = Contract.objects.filter(shipment=shipment).values_list("terms", flat=True).first()
+    if terms is not None:
+        return terms["temperature"]["min_c"], terms["temperature"]["max_c"]
     return shipment.product.temp_min_c, shipment.product.temp_max_c
+
+
+def cargo_loggers(shipment: Shipment) -> frozenset[str]:
+    """The devices whose quorum is the cargo temperature: the independent loggers.
+
+    The reefer controller's probe measures the air it blows, which leaves the
+    range within minutes of a door opening while the cargo does not, and it
+    belongs to the carrier whose performance the contract judges.
+    """
+    return frozenset(
+        DeviceAttachment.objects.filter(
+            shipment=shipment, device__kind=Device.Kind.INDEPENDENT_LOGGER
+        ).values_list("device_id", flat=True)
+    )
 
 
 def attachment_filter(shipment: Shipment) -> Q:

@@ -18,10 +18,11 @@ from analytics.models import ModelVersion
 from coldchain.cargo import (
     LEDGER_INDEX,
     QUORUM_MAX_AGE_S,
+    cargo_loggers,
     shipment_readings,
     validated_temperature,
 )
-from coldchain.excursions import excursion_summary, rfc3339
+from coldchain.excursions import ExcursionSummary, excursion_summary, rfc3339
 from coldchain.models import Assessment, Shipment
 
 FACTS_FORMAT = 1
@@ -48,6 +49,24 @@ def validated_series(readings: pd.DataFrame, *, k: int, tolerance_c: float) -> p
         return pd.Series(dtype="float64", index=pd.DatetimeIndex([], tz="UTC"))
     steps = validated_temperature(readings, k=k, tolerance_c=tolerance_c)
     return steps.set_index("t")["validated_c"]
+
+
+def cargo_summary(
+    shipment: Shipment, readings: pd.DataFrame, terms: dict, *, loaded_at: datetime
+) -> tuple[pd.Series, ExcursionSummary]:
+    """The validated cargo temperature (the loggers' quorum, per the terms) and its
+    excursion accounting after the adaptation period: what contracts and reports show."""
+    loggers = readings[readings["device"].isin(cargo_loggers(shipment))]
+    validated = validated_series(loggers, **terms["quorum"])
+    temperature = terms["temperature"]
+    return validated, excursion_summary(
+        validated,
+        temp_min_c=temperature["min_c"],
+        temp_max_c=temperature["max_c"],
+        band_min_c=temperature["band_min_c"],
+        band_max_c=temperature["band_max_c"],
+        ignore_before=loaded_at + timedelta(minutes=terms["excursions"]["adaptation_min"]),
+    )
 
 
 def _indices(readings: pd.DataFrame, start: datetime, end: datetime) -> list[int]:
@@ -118,15 +137,8 @@ def contract_facts(shipment: Shipment, terms: dict, *, now: datetime, log_size: 
     summary = None
     excursion_readings: list[list[int]] = []
     if not readings.empty:
-        temperature = terms["temperature"]
-        loaded = departed or shipment.departure_at
-        summary = excursion_summary(
-            validated_series(readings, **terms["quorum"]),
-            temp_min_c=temperature["min_c"],
-            temp_max_c=temperature["max_c"],
-            band_min_c=temperature["band_min_c"],
-            band_max_c=temperature["band_max_c"],
-            ignore_before=loaded + timedelta(minutes=terms["excursions"]["adaptation_min"]),
+        _, summary = cargo_summary(
+            shipment, readings, terms, loaded_at=departed or shipment.departure_at
         )
         excursion_readings = [
             _indices(readings, excursion.start, excursion.end) for excursion in summary.excursions

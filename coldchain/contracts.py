@@ -79,12 +79,12 @@ def _check_parties(shipment: Shipment, terms: dict) -> None:
         )
 
 
-def contract_terms(
-    shipment: Shipment, *, template: ContractTemplate | None = None, overrides: dict | None = None
-) -> dict:
-    """The validated terms a contract for ``shipment`` would get (``TermsError`` if invalid)."""
+def shipment_default_terms(shipment: Shipment, *, template: ContractTemplate | None = None) -> dict:
+    """Terms before overrides and validation: the product's range and allowances,
+    the shipment's parties, the template's values on top. Without a contract,
+    pages and reports account a shipment's cargo under these."""
     product = shipment.product
-    defaults = terms_defaults(
+    return terms_defaults(
         product_limits={
             "temp_min_c": product.temp_min_c,
             "temp_max_c": product.temp_max_c,
@@ -99,6 +99,13 @@ def contract_terms(
         insurer=shipment.insurer.slug if shipment.insurer else None,
         template_terms=template.terms if template else None,
     )
+
+
+def contract_terms(
+    shipment: Shipment, *, template: ContractTemplate | None = None, overrides: dict | None = None
+) -> dict:
+    """The validated terms a contract for ``shipment`` would get (``TermsError`` if invalid)."""
+    defaults = shipment_default_terms(shipment, template=template)
     terms = terms_validate(terms_merge(defaults, overrides or {}))
     _check_parties(shipment, terms)
     return terms

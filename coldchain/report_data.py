@@ -7,24 +7,18 @@ always gives the same PDF and long shipments can be rendered without a database.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pandas as pd
-from django.db.models import Q
 
-from analytics.quorum import aligned_readings, quorum
-from coldchain.excursions import ExcursionSummary, excursion_summary
-from coldchain.models import Alert, Shipment
-from devices.models import Device, Reading
-from ledger.models import Checkpoint
+from coldchain.cargo import attachment_filter, cargo_loggers
+from coldchain.contract_facts import cargo_summary, departed_at, sealed_readings
+from coldchain.contracts import shipment_default_terms
+from coldchain.excursions import ExcursionSummary
+from coldchain.models import Alert, Contract, ReleaseSignature, Shipment
+from devices.models import Reading
+from ledger.models import Checkpoint, Entry
 from ledger.services import checkpoint_latest, checkpoint_with_cosignatures
-
-# The analytics defaults (analytics.features.features): a 1-minute grid, a
-# reading counts for 3 minutes, and 2 loggers within 1 °C make a quorum.
-GRID_STEP_S = 60
-READING_MAX_AGE_S = 180.0
-QUORUM_K = 2
-QUORUM_TOLERANCE_C = 1.0
 
 
 @dataclass(frozen=True)
@@ -46,7 +40,7 @@ class Header:
 
 @dataclass(frozen=True)
 class Allowances:
-    """The product's excursion allowances, shown next to the measured figures."""
+    """The contract's excursion allowances, shown next to the measured figures."""
 
     max_single_excursion_min: float
     max_cumulative_excursion_min: float
@@ -103,74 +97,90 @@ class ReportData:
     release: ReleaseRow | None = None
 
 
-def report_data(shipment: Shipment) -> ReportData:
-    """Everything the shipment's report shows, from its devices' readings within
-    their attachment periods (up to delivery) that the latest checkpoint proves.
+def report_data(shipment: Shipment, *, now: datetime | None = None) -> ReportData:
+    """Everything the shipment's report shows, from the readings of its devices
+    within their attachment periods (up to delivery) that the latest checkpoint
+    proves, accounted under the contract's terms as the contract engine does.
 
     Readings received after that checkpoint wait for the next one: so every
     figure rests on readings the named checkpoint proves, and the report does
     not change until the log grows.
     """
-    product = shipment.product
     checkpoint = checkpoint_latest()
-    periods = _attachment_periods(shipment)
-    proven = (
-        periods & Q(ledger_entry__sealed__index__lt=checkpoint.size)
-        if checkpoint is not None
-        else Q(pk__in=[])
+    terms = _terms(shipment)
+    until = shipment.delivered_at or now or datetime.now(UTC)
+    readings = sealed_readings(
+        shipment, until=until, log_size=checkpoint.size if checkpoint is not None else 0
     )
-    readings = _readings(proven)
-    loggers = tuple(
-        Device.objects.filter(
-            pk__in=readings["device"].unique(), kind=Device.Kind.INDEPENDENT_LOGGER
-        )
-        .order_by("pk")
-        .values_list("pk", flat=True)
+    validated, summary = cargo_summary(
+        shipment, readings, terms, loaded_at=departed_at(shipment) or shipment.departure_at
     )
-    validated = validated_temperature(readings[readings["device"].isin(loggers)])
+    received = Reading.objects.filter(attachment_filter(shipment), ts__lte=until).count()
+    excursions = terms["excursions"]
     return ReportData(
-        header=_header(shipment),
+        header=_header(shipment, terms),
         allowances=Allowances(
-            max_single_excursion_min=product.max_single_excursion_min,
-            max_cumulative_excursion_min=product.max_cumulative_excursion_min,
-            mkt_limit_c=product.mkt_limit_c,
+            max_single_excursion_min=excursions["max_single_min"],
+            max_cumulative_excursion_min=excursions["max_cumulative_min"],
+            mkt_limit_c=excursions["mkt_limit_c"],
         ),
-        readings=readings,
-        readings_pending=(
-            Reading.objects.filter(periods).count() - Reading.objects.filter(proven).count()
-        ),
+        readings=readings[["device", "ts", "temp_c"]],
+        readings_pending=received - len(readings),
         validated=validated,
-        summary=excursion_summary(
-            validated,
-            temp_min_c=product.temp_min_c,
-            temp_max_c=product.temp_max_c,
-            band_min_c=product.excursion_min_c,
-            band_max_c=product.excursion_max_c,
-        ),
+        summary=summary,
         alerts=_alerts(shipment),
         checkpoint=None if checkpoint is None else _checkpoint_info(checkpoint),
-        quorum_devices=loggers,
+        quorum_devices=tuple(sorted(cargo_loggers(shipment))),
+        contract_actions=_contract_actions(shipment),
+        release=_release(shipment),
     )
 
 
-def validated_temperature(readings: pd.DataFrame) -> pd.Series:
-    """The quorum's cargo temperature on the 1-minute grid from ``device, ts, temp_c``."""
-    if readings.empty:
-        return pd.Series([], index=pd.DatetimeIndex([], tz="UTC"), dtype="float64")
-    steps = quorum(
-        aligned_readings(
-            readings.assign(shipment=""), step_s=GRID_STEP_S, max_age_s=READING_MAX_AGE_S
-        ),
-        k=QUORUM_K,
-        tolerance_c=QUORUM_TOLERANCE_C,
-    ).steps
-    return pd.Series(
-        steps["validated_c"].to_numpy("float64"), index=pd.DatetimeIndex(steps["t"]), name="cargo"
+def _terms(shipment: Shipment) -> dict:
+    """The active contract's terms; without a contract, the defaults one would get."""
+    contract = Contract.objects.filter(shipment=shipment).first()
+    return contract.terms if contract is not None else shipment_default_terms(shipment)
+
+
+def _contract_actions(shipment: Shipment) -> tuple[ContractActionRow, ...]:
+    actions = shipment.actions.select_related("ledger_entry__sealed").order_by("at", "id")
+    return tuple(
+        ContractActionRow(
+            kind=action.get_kind_display(),
+            at=action.at,
+            description=action.reason
+            + (f" ({action.amount} {action.currency})" if action.amount is not None else ""),
+            ledger_index=_index(action.ledger_entry),
+        )
+        for action in actions
     )
 
 
-def _header(shipment: Shipment) -> Header:
-    product = shipment.product
+def _release(shipment: Shipment) -> ReleaseRow | None:
+    signature = (
+        ReleaseSignature.objects.filter(shipment=shipment)
+        .select_related("ledger_entry__sealed")
+        .first()
+    )
+    if signature is None:
+        return None
+    return ReleaseRow(
+        decision=signature.get_decision_display(),
+        signer=signature.printed_name,
+        meaning=signature.meaning,
+        signed_at=signature.signed_at,
+        reason=signature.reason,
+        ledger_index=_index(signature.ledger_entry),
+    )
+
+
+def _index(entry: Entry) -> int | None:
+    sealed = getattr(entry, "sealed", None)
+    return sealed.index if sealed is not None else None
+
+
+def _header(shipment: Shipment, terms: dict) -> Header:
+    temperature = terms["temperature"]
     roles = (
         ("Shipper", shipment.shipper),
         ("Carrier", shipment.carrier),
@@ -180,11 +190,11 @@ def _header(shipment: Shipment) -> Header:
     )
     return Header(
         reference=shipment.reference,
-        product=product.name,
-        temp_min_c=product.temp_min_c,
-        temp_max_c=product.temp_max_c,
-        band_min_c=product.excursion_min_c,
-        band_max_c=product.excursion_max_c,
+        product=shipment.product.name,
+        temp_min_c=temperature["min_c"],
+        temp_max_c=temperature["max_c"],
+        band_min_c=temperature["band_min_c"],
+        band_max_c=temperature["band_max_c"],
         parties=tuple((role, party.name) for role, party in roles if party is not None),
         origin=shipment.origin,
         destination=shipment.destination,
@@ -193,35 +203,6 @@ def _header(shipment: Shipment) -> Header:
         delivered_at=shipment.delivered_at,
         status=shipment.get_status_display(),
     )
-
-
-def _attachment_periods(shipment: Shipment) -> Q:
-    """Readings of the shipment's devices while attached, and before delivery.
-
-    Periods are half-open, ``[attached_from, attached_until)``, so a logger
-    moved to the next load at one instant counts for one load only.
-    """
-    periods = Q(pk__in=[])
-    for attachment in shipment.attachments.all():
-        period = Q(device_id=attachment.device_id, ts__gte=attachment.attached_from)
-        if attachment.attached_until is not None:
-            period &= Q(ts__lt=attachment.attached_until)
-        if shipment.delivered_at is not None:
-            period &= Q(ts__lt=shipment.delivered_at)
-        periods |= period
-    return periods
-
-
-def _readings(periods: Q) -> pd.DataFrame:
-    rows = Reading.objects.filter(periods).order_by("device_id", "ts", "seq")
-    frame = pd.DataFrame.from_records(
-        rows.values_list("device_id", "ts", "temp_c").iterator(chunk_size=10_000),
-        columns=["device", "ts", "temp_c"],
-    )
-    frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
-    frame["temp_c"] = frame["temp_c"].astype("float64")
-    # Two readings of one device at one instant: keep the later seq, as the device did.
-    return frame.drop_duplicates(["device", "ts"], keep="last").reset_index(drop=True)
 
 
 def _alerts(shipment: Shipment) -> tuple[AlertRow, ...]:

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from django.utils import timezone
 
+from coldchain.contract_facts import validated_series
 from coldchain.excursions import excursion_summary
 from coldchain.models import Alert, Assessment, DeviceAttachment
 from coldchain.report import render_report_pdf, shipment_report_pdf
@@ -26,7 +27,6 @@ from coldchain.report_data import (
     ReleaseRow,
     ReportData,
     report_data,
-    validated_temperature,
 )
 from devices.ingest import SOURCE_HTTP, IncomingMessage, readings_ingest
 from ledger.services import checkpoint_latest, log_seal
@@ -100,8 +100,8 @@ def hand_mkt(temps_c, weights):
 
 def test_the_report_counts_readings_until_delivery_only(trip):
     data = report_data(trip)
-    assert data.readings["ts"].max() == pd.Timestamp(T0 + 89 * MINUTE)
-    assert len(data.readings) == 3 * 90
+    assert data.readings["ts"].max() == pd.Timestamp(T0 + 90 * MINUTE)
+    assert len(data.readings) == 3 * 91
 
 
 def test_a_device_counts_only_while_attached(trip):
@@ -125,8 +125,9 @@ def test_the_excursion_accounting_is_of_the_validated_temperature(trip):
     (excursion,) = summary.excursions
     assert (excursion.start, excursion.end) == (T0 + 30 * MINUTE, T0 + 45 * MINUTE)
     assert summary.cumulative_minutes == 15
-    # 75 min at 5.1 °C and 15 min at 9.6 °C.
-    assert summary.mkt_c == pytest.approx(hand_mkt([5.1, 9.6], [75, 15]))
+    # After the 10-minute adaptation period, up to the reading at delivery
+    # (minute 90, counted for one grid step): 66 min at 5.1 °C and 15 min at 9.6 °C.
+    assert summary.mkt_c == pytest.approx(hand_mkt([5.1, 9.6], [66, 15]))
 
 
 def test_the_report_names_the_latest_checkpoint(trip):
@@ -262,7 +263,7 @@ def long_trip(minutes: int) -> ReportData:
         )
         for n in range(3)
     )
-    validated = validated_temperature(readings)
+    validated = validated_series(readings.assign(shipment="SHP-LONG"), k=2, tolerance_c=1.0)
     header = Header(
         reference="SHP-LONG",
         product="Vaccine",
