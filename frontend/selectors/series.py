@@ -63,8 +63,8 @@ def chart_span(shipment: Shipment) -> tuple[datetime, datetime]:
 
 
 def shipment_series(shipment: Shipment, *, buckets: int = DEFAULT_BUCKETS) -> dict:
-    """Chart data: bucket start times, per device min/max, validated temperature,
-    door and reefer events, the product's range and excursion band.
+    """Chart data: the time span, bucket start times, per device min/max, validated
+    temperature, door and reefer events, the product's range and excursion band.
 
     Lists under ``devices`` and ``validated`` line up with ``x`` (None where a
     bucket has no value), the layout uPlot draws directly.
@@ -92,7 +92,9 @@ def shipment_series(shipment: Shipment, *, buckets: int = DEFAULT_BUCKETS) -> di
         .values("bucket")
         .annotate(value=Avg("validated_c"))
     )
-    return _layout(shipment, list(rows), list(validated), start, width_s)
+    return _layout(shipment, list(rows), list(validated), start, width_s) | {
+        "span": [start.timestamp(), end.timestamp()]
+    }
 
 
 def _layout(

@@ -70,7 +70,7 @@
       height: 380,
       series,
       bands,
-      scales: { x: { time: true }, y: { range: () => yRange(latest) } },
+      scales: { x: { time: true, range: () => latest.span }, y: { range: () => yRange(latest) } },
       axes: [{}, { label: "°C" }],
       hooks: { drawClear: [fillBehind], draw: [eventTicks] },
     };
