@@ -143,24 +143,25 @@ def _excursions(
 ) -> list[list[float]]:
     """Intervals [from, to] (epoch seconds) where the cargo left its range.
 
-    Judged on the validated temperature where the shipment has been assessed;
-    before that on the raw probes (any device out of range).
+    Judged on the validated temperature where the shipment has been assessed
+    (each assessment holds until the next one); before that on the raw probes
+    (any device out of range).
     """
     low, high = product.temp_min_c, product.temp_max_c
-
-    def outside(i: int) -> bool:
-        if any(value is not None for value in validated):
-            value = validated[i]
-            return value is not None and not low <= value <= high
-        return any(
-            (s["min"][i] is not None and s["min"][i] < low)
-            or (s["max"][i] is not None and s["max"][i] > high)
-            for s in devices.values()
-        )
-
+    assessed = any(value is not None for value in validated)
+    held = None
     intervals: list[list[float]] = []
     for i, t in enumerate(x):
-        if not outside(i):
+        if assessed:
+            held = validated[i] if validated[i] is not None else held
+            outside = held is not None and not low <= held <= high
+        else:
+            outside = any(
+                (s["min"][i] is not None and s["min"][i] < low)
+                or (s["max"][i] is not None and s["max"][i] > high)
+                for s in devices.values()
+            )
+        if not outside:
             continue
         if intervals and intervals[-1][1] >= t - 1e-6:  # the previous bucket
             intervals[-1][1] = t + width_s

@@ -5,8 +5,11 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
+from analytics.features import FEATURES
+from analytics.models import ModelVersion
+from analytics.registry import model_version_register
 from coldchain.models import Alert, Assessment, Shipment
-from tests.analytics.boosters import register_both
+from tests.analytics.boosters import DATA_SHA256, breach_booster, breach_soon_booster
 
 FACTORS = [
     {"feature": "gap_to_max_c", "value": -0.4, "contribution": 1.2,
@@ -16,10 +19,35 @@ FACTORS = [
 ]  # fmt: skip
 
 
+METRICS = {
+    ModelVersion.Task.BREACH: {"macro_f1": 0.941, "recall": {"breach": 0.97, "sensor_fault": 0.9}},
+    ModelVersion.Task.BREACH_SOON: {"auc": 0.962, "recall": 0.931, "lead_time_min": 24},
+}
+
+
+def active_models() -> tuple[ModelVersion, ModelVersion]:
+    """The active breach and breach-soon versions, registering tiny ones the first time."""
+    active = {version.task: version for version in ModelVersion.objects.filter(active=True)}
+    for task, booster in (
+        (ModelVersion.Task.BREACH, breach_booster),
+        (ModelVersion.Task.BREACH_SOON, breach_soon_booster),
+    ):
+        if task not in active:
+            active[task] = model_version_register(
+                task=task,
+                booster=booster(),
+                features=list(FEATURES),
+                params={"max_depth": 3},
+                metrics=METRICS[task],
+                training_data_sha256=DATA_SHA256,
+            )
+    return active[ModelVersion.Task.BREACH], active[ModelVersion.Task.BREACH_SOON]
+
+
 def make_assessment(
     shipment: Shipment, *, at: datetime | None = None, validated_c: float = 5.0, flag: str = "ok"
 ) -> Assessment:
-    breach, soon = register_both()
+    breach, soon = active_models()
     return Assessment.objects.create(
         shipment=shipment,
         evaluated_at=at or shipment.departure_at + timedelta(hours=1),
@@ -35,8 +63,10 @@ def make_assessment(
     )
 
 
-def make_alert(shipment: Shipment, *, kind: str = Alert.Kind.BREACH, **status) -> Alert:
-    assessment = make_assessment(shipment, validated_c=8.4, flag=kind)
+def make_alert(
+    shipment: Shipment, *, kind: str = Alert.Kind.BREACH, at: datetime | None = None, **status
+) -> Alert:
+    assessment = make_assessment(shipment, at=at, validated_c=8.4, flag=kind)
     return Alert.objects.create(
         shipment=shipment,
         kind=kind,
