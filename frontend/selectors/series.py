@@ -16,7 +16,7 @@ from django.db.models import Avg, Case, Count, IntegerField, Max, Min, Q, When
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from coldchain.models import Shipment
+from coldchain.models import Assessment, Shipment
 from frontend.selectors.shipments import shipment_readings
 
 DEFAULT_BUCKETS = 600
@@ -64,7 +64,8 @@ def chart_span(shipment: Shipment) -> tuple[datetime, datetime]:
 
 def shipment_series(shipment: Shipment, *, buckets: int = DEFAULT_BUCKETS) -> dict:
     """Chart data: the time span, bucket start times, per device min/max, validated
-    temperature, door and reefer events, the product's range and excursion band.
+    temperature, door and reefer events, breach-soon warnings, the product's
+    range and excursion band.
 
     Lists under ``devices`` and ``validated`` line up with ``x`` (None where a
     bucket has no value), the layout uPlot draws directly.
@@ -84,23 +85,21 @@ def shipment_series(shipment: Shipment, *, buckets: int = DEFAULT_BUCKETS) -> di
         )
         .order_by("bucket", "device_id")
     )
-    validated = (
-        shipment.assessments.filter(
-            evaluated_at__gte=start, evaluated_at__lt=end, validated_c__isnull=False
-        )
+    assessed = (
+        shipment.assessments.filter(evaluated_at__gte=start, evaluated_at__lt=end)
         .annotate(bucket=_bucket('"coldchain_assessment"."evaluated_at"', start, width_s))
         .values("bucket")
-        .annotate(value=Avg("validated_c"))
+        .annotate(value=Avg("validated_c"), breach_soon=_flag(Q(flag=Assessment.Flag.BREACH_SOON)))
     )
-    return _layout(shipment, list(rows), list(validated), start, width_s) | {
+    return _layout(shipment, list(rows), list(assessed), start, width_s) | {
         "span": [start.timestamp(), end.timestamp()]
     }
 
 
 def _layout(
-    shipment: Shipment, rows: list[dict], validated: list[dict], start: datetime, width_s: float
+    shipment: Shipment, rows: list[dict], assessed: list[dict], start: datetime, width_s: float
 ) -> dict:
-    bucket_ids = sorted({row["bucket"] for row in rows} | {row["bucket"] for row in validated})
+    bucket_ids = sorted({row["bucket"] for row in rows} | {row["bucket"] for row in assessed})
     position = {bucket: i for i, bucket in enumerate(bucket_ids)}
     devices: dict[str, dict] = {}
     door, reefer_off = set(), set()
@@ -120,8 +119,9 @@ def _layout(
         if row["reefer_off"]:
             reefer_off.add(row["bucket"])
     validated_line = [None] * len(bucket_ids)
-    for row in validated:
-        validated_line[position[row["bucket"]]] = round(row["value"], 3)
+    for row in assessed:
+        if row["value"] is not None:
+            validated_line[position[row["bucket"]]] = round(row["value"], 3)
     product = shipment.product
     x = [start.timestamp() + bucket * width_s for bucket in bucket_ids]
     return {
@@ -131,6 +131,7 @@ def _layout(
         "validated": validated_line,
         "door_open": [x[position[b]] for b in sorted(door)],
         "reefer_off": [x[position[b]] for b in sorted(reefer_off)],
+        "breach_soon": [x[position[row["bucket"]]] for row in assessed if row["breach_soon"]],
         "excursions": _excursions(x, width_s, devices, validated_line, product),
         "range": {"min": product.temp_min_c, "max": product.temp_max_c},
         "excursion_band": {"min": product.excursion_min_c, "max": product.excursion_max_c},

@@ -103,3 +103,14 @@ def test_an_assessment_out_of_range_shades_until_the_next_assessment():
     one_bucket = series["bucket_seconds"]
     assert start == pytest.approx(DEPARTURE.timestamp() + 10 * 60, abs=one_bucket)
     assert end == pytest.approx(DEPARTURE.timestamp() + 40 * 60, abs=one_bucket)
+
+
+def test_breach_soon_assessments_are_marked_on_the_time_axis():
+    logger = make_device()
+    shipment = make_shipment(devices=[logger.device], departure_at=DEPARTURE)
+    store(*(logger.signed(minute) for minute in range(60)))
+    make_assessment(shipment, at=DEPARTURE + timedelta(minutes=20), flag="ok")
+    make_assessment(shipment, at=DEPARTURE + timedelta(minutes=30), flag="breach_soon")
+    series = shipment_series(shipment, buckets=60)
+    (warning,) = series["breach_soon"]
+    assert warning == pytest.approx(DEPARTURE.timestamp() + 30 * 60, abs=series["bucket_seconds"])

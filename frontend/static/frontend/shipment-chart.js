@@ -1,5 +1,5 @@
 // The shipment chart: per-device min/max bands, the validated temperature, the
-// product range, excursions and door/reefer events, redrawn every 5 s from
+// product range, excursions, door/reefer events and breach-soon warnings, redrawn every 5 s from
 // the server's downsampled series (uPlot, installed from npm).
 (function () {
   "use strict";
@@ -53,6 +53,7 @@
     };
     tick(latest.door_open, "#bc4c00", 0);
     tick(latest.reefer_off, "#8250df", 10);
+    tick(latest.breach_soon, "#d4a72c", 20);
   }
 
   function build(data) {
