@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, user_passes_test
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -119,9 +120,11 @@ def devices_page(request: HttpRequest) -> HttpResponse:
     )
 
 
+@login_required
 @require_POST
-@user_passes_test(lambda user: user.is_staff)
 def device_revoke_view(request: HttpRequest, device_id: str) -> HttpResponse:
+    if not request.user.is_staff:
+        raise PermissionDenied("Only platform staff revoke devices.")
     reason = request.POST.get("reason", "").strip()
     if not reason:
         messages.error(request, "Give a reason: it is written to the ledger.")

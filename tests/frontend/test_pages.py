@@ -90,8 +90,9 @@ def test_revoking_without_a_reason_changes_nothing(staff_client):
 def test_a_party_member_cannot_revoke_a_device(signed_in, carrier):
     logger = make_device()
     make_shipment(carrier=carrier, devices=[logger.device])
-    signed_in.post(f"/devices/{logger.id}/revoke", {"reason": "curious"})
+    response = signed_in.post(f"/devices/{logger.id}/revoke", {"reason": "curious"})
     logger.device.refresh_from_db()
+    assert response.status_code == 403
     assert logger.device.status == Device.Status.ACTIVE
 
 
@@ -101,3 +102,8 @@ def test_models_page_lists_versions_with_metrics_and_their_ledger_entry(signed_i
     html = signed_in.get("/models/").content.decode()
     assert "macro_f1: <strong>0.941</strong>" in html
     assert f"?verify={breach.registration_entry.index}" in html
+
+
+def test_revoking_an_unknown_device_says_so(staff_client):
+    response = staff_client.post("/devices/no-such-logger/revoke", {"reason": "x"}, follow=True)
+    assert "No device no-such-logger." in response.content.decode()
