@@ -14,7 +14,12 @@ from devices.models import Device
 from devices.services import device_revoke
 from frontend.selectors.alerts import inbox_alerts
 from frontend.selectors.devices import devices_with_rejections
-from frontend.selectors.ledger import entry_kinds, recent_checkpoints, visible_entries
+from frontend.selectors.ledger import (
+    entry_kinds,
+    recent_checkpoints,
+    visible_entries,
+    witness_vkeys,
+)
 from frontend.selectors.models import model_versions
 from frontend.selectors.series import shipment_series
 from frontend.selectors.shipments import (
@@ -109,6 +114,7 @@ def ledger_page(request: HttpRequest) -> HttpResponse:
             "kinds": entry_kinds(),
             "verify_index": _int_or_none(request.GET.get("verify")),
             "log_vkey": log_vkey(),
+            "witness_vkeys": witness_vkeys(),
         },
     )
 

@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 
 from coldchain.access import devices_visible_to, sees_everything
 from ledger.models import Checkpoint, Entry
+from ledger.witnessing import configured_witnesses
 
 PAGE_SIZE = 50
 
@@ -37,3 +38,9 @@ def visible_entries(
 
 def entry_kinds() -> list[str]:
     return list(Entry.objects.order_by("kind").values_list("kind", flat=True).distinct())
+
+
+def witness_vkeys() -> list[str]:
+    """The cosignature/v1 vkeys of the witnesses this log submits to, whose
+    cosignatures the in-browser verifier checks."""
+    return [endpoint.verifier.vkey for endpoint in configured_witnesses()]

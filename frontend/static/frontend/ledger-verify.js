@@ -1,6 +1,7 @@
 // In-browser verification of a log entry (docs/dashboard.md, "Verify"):
-// RFC 9162 leaf hash and inclusion proof, C2SP signed-note checkpoint and its
-// Ed25519 signature, all with WebCrypto; the server only supplies data.
+// RFC 9162 leaf hash and inclusion proof, C2SP signed-note checkpoint with its
+// Ed25519 signature and witness cosignatures, all with WebCrypto; the server
+// only supplies data.
 (function () {
   "use strict";
   const panel = document.getElementById("verifier");
@@ -9,6 +10,7 @@
   const verdict = document.getElementById("verify-verdict");
   const indexInput = document.getElementById("verify-index");
   const encoder = new TextEncoder();
+  const witnessVkeys = JSON.parse(document.getElementById("witness-vkeys").textContent);
 
   class VerifyError extends Error {}
 
@@ -42,11 +44,15 @@
     return as === "json" ? response.json() : response.text();
   }
 
-  // vkey "<name>+<key id hex>+<base64(0x01 || 32-byte key)>"
-  async function parseVkey(vkey) {
-    const [name, keyIdHex, keyB64] = vkey.trim().split("+");
+  const NOTE_KEY = 0x01, COSIGNATURE_KEY = 0x04;
+
+  // vkey "<name>+<key id hex>+<base64(type || 32-byte key)>"
+  async function parseVkey(vkey, type = NOTE_KEY) {
+    // Names never hold "+", base64 may: split at the first two only.
+    const [, name, keyIdHex, keyB64] = /^([^+]+)\+([0-9a-f]{8})\+(.+)$/.exec(vkey.trim()) || [];
+    check(keyB64, `malformed verifier key ${vkey.trim()}`);
     const typed = b64decode(keyB64);
-    check(typed.length === 33 && typed[0] === 1, "the verifier key is not an Ed25519 note key");
+    check(typed.length === 33 && typed[0] === type, `${name} is not an Ed25519 key of type ${type}`);
     const expectedId = (await sha256(concat(encoder.encode(name + "\n"), typed))).slice(0, 4);
     check(hex(expectedId) === keyIdHex, "the verifier key's id does not match its name and key");
     return { name, keyId: expectedId, publicKey: typed.slice(1) };
@@ -65,6 +71,33 @@
       return { name, bytes: b64decode(sig) };
     });
     return { text, origin, size: Number(size), root: b64decode(root), signatures };
+  }
+
+  async function ed25519Verify(publicKey, signature, message) {
+    const key = await crypto.subtle.importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"]);
+    return crypto.subtle.verify({ name: "Ed25519" }, key, signature, message);
+  }
+
+  // C2SP tlog-cosignature: key id || 8-byte big-endian time || Ed25519 over
+  // "cosignature/v1\ntime <t>\n" followed by the checkpoint text.
+  async function verifyWitnesses(checkpoint, vkeys) {
+    const known = new Set();
+    for (const vkey of vkeys) {
+      const witness = await parseVkey(vkey, COSIGNATURE_KEY);
+      known.add(witness.name);
+      const cosignature = checkpoint.signatures.find(
+        (s) => s.name === witness.name && s.bytes.length === 76 && equal(s.bytes.slice(0, 4), witness.keyId));
+      if (!cosignature) {
+        step(`Witness ${witness.name}: no cosignature on this checkpoint yet`);
+        continue;
+      }
+      const time = new DataView(cosignature.bytes.buffer, cosignature.bytes.byteOffset + 4, 8).getBigUint64(0);
+      const message = encoder.encode(`cosignature/v1\ntime ${time}\n${checkpoint.text}`);
+      const valid = await ed25519Verify(witness.publicKey, cosignature.bytes.slice(12), message);
+      check(valid, `witness ${witness.name}'s cosignature does not verify`);
+      step(`Witness ${witness.name} cosigned it at ${new Date(Number(time) * 1000).toISOString()}: its Ed25519 cosignature verifies`);
+    }
+    return known;
   }
 
   // RFC 9162 section 2.1.3.2: the root an inclusion proof leads to.
@@ -108,12 +141,12 @@
       const signature = checkpoint.signatures.find(
         (s) => s.name === key.name && s.bytes.length === 68 && equal(s.bytes.slice(0, 4), key.keyId));
       check(signature, "the checkpoint carries no signature by the log key");
-      const publicKey = await crypto.subtle.importKey("raw", key.publicKey, { name: "Ed25519" }, false, ["verify"]);
-      const signed = await crypto.subtle.verify({ name: "Ed25519" }, publicKey, signature.bytes.slice(4), encoder.encode(checkpoint.text));
+      const signed = await ed25519Verify(key.publicKey, signature.bytes.slice(4), encoder.encode(checkpoint.text));
       check(signed, "the checkpoint's Ed25519 signature does not verify");
       step("Checkpoint signature verifies (Ed25519 over the note text)");
-      const others = checkpoint.signatures.filter((s) => s !== signature).map((s) => s.name);
-      if (others.length) step(`Also cosigned by: ${others.join(", ")}`);
+      const witnesses = await verifyWitnesses(checkpoint, witnessVkeys);
+      const others = checkpoint.signatures.filter((s) => s !== signature && !witnesses.has(s.name));
+      if (others.length) step(`Also signed by keys this page does not know: ${others.map((s) => s.name).join(", ")}`);
 
       const proofUrl = `${panel.dataset.proofUrl}?index=${index}&size=${checkpoint.size}`;
       const proof = (await fetchOk(proofUrl, "json")).proof.map(b64decode);

@@ -9,6 +9,8 @@ from playwright.sync_api import Route, expect
 
 from devices.ingest import SOURCE_HTTP, IncomingMessage, readings_ingest
 from devices.models import Reading
+from ledger.cosignature import cosign, witness_vkey_from_private_key
+from ledger.models import Checkpoint, Cosignature
 from ledger.services import log_seal
 from tests.factories import make_device
 from tests.frontend.browser.conftest import log_in, screenshot
@@ -33,6 +35,26 @@ def sealed_reading(carrier) -> int:
     return Reading.objects.get(device=logger.device, seq=5).ledger_entry.index
 
 
+WITNESS = "witness.example/w1"
+WITNESS_SEED = bytes(range(32))
+
+
+@pytest.fixture
+def witnessed(settings, sealed_reading) -> int:
+    """The latest checkpoint cosigned by a witness the log submits to."""
+    settings.LEDGER_WITNESSES = [
+        f"{witness_vkey_from_private_key(WITNESS, WITNESS_SEED)}=http://127.0.0.1:9/"
+    ]
+    checkpoint = Checkpoint.objects.latest("size")
+    text = checkpoint.note.split("\n\n")[0] + "\n"
+    Cosignature.objects.create(
+        checkpoint=checkpoint,
+        witness=WITNESS,
+        signature_line=cosign(text, WITNESS_SEED, WITNESS, 1_767_600_000),
+    )
+    return sealed_reading
+
+
 def flip_first_proof_byte(route: Route) -> None:
     response = route.fetch()
     body = response.json()
@@ -51,7 +73,6 @@ def test_verify_proves_a_reading_against_the_signed_checkpoint(page, carrier_use
     expect(steps.filter(has_text="Checkpoint signature verifies")).to_have_count(1)
     expect(steps.filter(has_text='"seq":5')).to_have_count(1)
     expect(page.locator("#verify-steps li.fail")).to_have_count(0)
-    screenshot(page, "ledger")
 
 
 def test_verify_reports_failure_on_a_tampered_inclusion_proof(page, carrier_user, sealed_reading):
@@ -81,3 +102,26 @@ def test_verify_reports_failure_on_a_checkpoint_with_a_forged_signature(
     expect(page.locator("#verify-steps li.fail")).to_contain_text(
         "Ed25519 signature does not verify"
     )
+
+
+def test_verify_checks_the_cosignature_of_a_known_witness(page, carrier_user, witnessed):
+    log_in(page, "dispatcher")
+    page.goto(f"/ledger/?verify={witnessed}")
+    expect(page.locator("#verify-verdict")).to_contain_text("Verified")
+    expect(page.locator("#verify-steps")).to_contain_text(
+        f"Witness {WITNESS} cosigned it at 2026-01-05T08:00:00.000Z: "
+        "its Ed25519 cosignature verifies"
+    )
+    screenshot(page, "ledger")
+
+
+def test_verify_reports_failure_on_a_forged_witness_cosignature(page, carrier_user, witnessed):
+    Cosignature.objects.filter(witness=WITNESS).update(
+        signature_line=cosign(
+            "coldchain.localhost/log\n1\n" + "A" * 43 + "=\n", WITNESS_SEED, WITNESS, 1_767_600_000
+        )
+    )
+    log_in(page, "dispatcher")
+    page.goto(f"/ledger/?verify={witnessed}")
+    expect(page.locator("#verify-verdict")).to_contain_text("Verification failed")
+    expect(page.locator("#verify-steps li.fail")).to_contain_text("cosignature does not verify")
