@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from coldchain.models import Alert, Shipment
@@ -40,6 +41,7 @@ def _fleet_context(request: HttpRequest) -> dict:
         "filter": fleet_filter,
         "statuses": Shipment.Status.choices,
         "query_string": request.GET.urlencode(),
+        "now": timezone.now(),
     }
 
 

@@ -1,8 +1,12 @@
 """The fleet overview at /: live shipments, their validated temperature and alerts."""
 
 import pytest
+from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from coldchain.models import Shipment
+from frontend.selectors.shipments import FleetFilter
 from tests.frontend.dashboard_factories import make_alert, make_assessment
 from tests.shipment_factories import make_shipment
 
@@ -55,3 +59,20 @@ def test_fleet_filters_shipments_with_open_alerts(signed_in, carrier):
 def test_an_unknown_status_filter_is_ignored(signed_in, carrier):
     make_shipment(carrier=carrier, reference="SHP-ANY")
     assert "SHP-ANY" in rows(signed_in, "?status=<script>")
+
+
+@given(
+    query=st.dictionaries(
+        st.sampled_from(["q", "status", "alerting", "other"]), st.text(max_size=300)
+    )
+)
+def test_any_query_string_gives_a_valid_fleet_filter(query):
+    fleet_filter = FleetFilter.from_query(query)
+    assert fleet_filter.status in {"", *Shipment.Status.values}
+    assert len(fleet_filter.search) <= 100
+    assert fleet_filter.alerting == (query.get("alerting") == "1")
+
+
+def test_fleet_says_how_long_until_a_shipment_is_due(signed_in, carrier):
+    make_shipment(carrier=carrier, departure_at=timezone.now(), hours=5)
+    assert "in 4\xa0hours, 59\xa0minutes" in rows(signed_in)
