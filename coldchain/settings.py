@@ -111,6 +111,13 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
+# Browser packages installed by bin/setup (npm ci --prefix frontend), served as
+# they were published: nothing of theirs is copied into the repository.
+FRONTEND_PACKAGES = BASE_DIR / "frontend" / "node_modules"
+STATICFILES_DIRS = [
+    ("vendor/htmx", FRONTEND_PACKAGES / "htmx.org" / "dist"),
+    ("vendor/uplot", FRONTEND_PACKAGES / "uplot" / "dist"),
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -226,7 +233,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "fleet"
+LOGOUT_REDIRECT_URL = "login"
 LEDGER_SIGNING_KEY = env_str("LEDGER_SIGNING_KEY")  # C2SP signer key string; else the file
 LEDGER_ORIGIN = env_str("LEDGER_ORIGIN", "coldchain.localhost/log")
 LEDGER_SEAL_INTERVAL_S = env_float("LEDGER_SEAL_INTERVAL_S", 1.0)

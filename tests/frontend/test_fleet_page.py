@@ -1,69 +1,78 @@
-"""The live fleet page at / and its JSON snapshot."""
+"""The fleet overview at /: live shipments, their validated temperature and alerts."""
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
-from devices.ingest import SOURCE_HTTP, IncomingMessage, readings_ingest
-from ledger.log_key import log_vkey
-from tests.factories import make_device
+from coldchain.models import Shipment
+from frontend.selectors.shipments import FleetFilter
+from tests.frontend.dashboard_factories import make_alert, make_assessment
+from tests.shipment_factories import make_shipment
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def signed_in(client):
-    user = get_user_model().objects.create_user("dispatcher", password="pw-123456-long")
-    client.force_login(user)
-    return client
+def rows(client, query: str = "") -> str:
+    return client.get(f"/fleet/rows{query}").content.decode()
 
 
-def store(*tokens: bytes) -> None:
-    readings_ingest(messages=[IncomingMessage(t, timezone.now(), SOURCE_HTTP) for t in tokens])
-
-
-def test_fleet_page_requires_sign_in(client):
-    response = client.get("/")
-    assert response.status_code == 302
-    assert response["Location"].startswith("/admin/login/")
-
-
-def test_fleet_page_lists_trucks_with_the_latest_reading_of_each_device(signed_in):
-    logger = make_device(device_id="truck-001-logger", vehicle="truck-001")
-    store(logger.signed(1), logger.signed(2, temp_c=6.75))
+def test_fleet_lists_the_parties_live_shipments_with_route_and_vehicle(signed_in, carrier):
+    make_shipment(carrier=carrier, reference="SHP-LIVE", vehicle="truck-007")
     html = signed_in.get("/").content.decode()
-    assert "truck-001" in html
-    assert "truck-001-logger" in html
-    assert "6.75" in html
+    assert "SHP-LIVE" in html
+    assert "truck-007" in html
+    assert "Rotterdam → Milan" in html
 
 
-def test_fleet_page_publishes_the_log_verifier_key(signed_in):
-    html = signed_in.get("/").content.decode()
-    assert log_vkey() in html
+def test_fleet_leaves_out_settled_shipments_unless_asked_for(signed_in, carrier):
+    make_shipment(carrier=carrier, reference="SHP-DONE", status=Shipment.Status.SETTLED)
+    assert "SHP-DONE" not in rows(signed_in)
+    assert "SHP-DONE" in rows(signed_in, "?status=settled")
 
 
-def test_live_snapshot_reports_latest_reading_and_rejections(signed_in):
-    logger = make_device(device_id="truck-002-logger", vehicle="truck-002")
-    store(logger.signed(1, temp_c=3.5, door_open=True), logger.signed(1, temp_c=9.0))
-    (truck,) = signed_in.get("/live/fleet.json").json()["trucks"]
-    (device,) = truck["devices"]
-    assert truck["vehicle"] == "truck-002"
-    assert (device["latest"]["seq"], device["latest"]["temp_c"]) == (1, 3.5)
-    assert device["latest"]["door_open"] is True
-    assert device["rejections"] == 1
+def test_fleet_shows_the_latest_validated_temperature_out_of_range_in_red(signed_in, carrier):
+    shipment = make_shipment(carrier=carrier)
+    make_assessment(shipment, validated_c=9.6, flag="breach")
+    html = rows(signed_in)
+    assert '<span class="temp out-of-range">9.6</span>' in html
 
 
-def test_admin_lists_devices_readings_and_rejections(admin_client):
-    logger = make_device()
-    store(logger.signed(1), b"junk")
-    for url in ("/admin/devices/device/", "/admin/devices/reading/", "/admin/devices/rejection/"):
-        assert admin_client.get(url).status_code == 200
+def test_fleet_search_matches_reference_vehicle_place_or_product(signed_in, carrier):
+    make_shipment(carrier=carrier, reference="SHP-NORTH", destination="Oslo")
+    make_shipment(carrier=carrier, reference="SHP-SOUTH", destination="Seville")
+    html = rows(signed_in, "?q=oslo")
+    assert "SHP-NORTH" in html
+    assert "SHP-SOUTH" not in html
 
 
-def test_admin_revoke_action_revokes_through_the_service(admin_client):
-    logger = make_device()
-    admin_client.post(
-        "/admin/devices/device/", {"action": "revoke", "_selected_action": [logger.id]}
+def test_fleet_filters_shipments_with_open_alerts(signed_in, carrier):
+    alerting = make_shipment(carrier=carrier, reference="SHP-ALERT")
+    make_shipment(carrier=carrier, reference="SHP-CALM")
+    make_alert(alerting)
+    html = rows(signed_in, "?alerting=1")
+    assert "SHP-ALERT" in html
+    assert "1 open" in html
+    assert "SHP-CALM" not in html
+
+
+def test_an_unknown_status_filter_is_ignored(signed_in, carrier):
+    make_shipment(carrier=carrier, reference="SHP-ANY")
+    assert "SHP-ANY" in rows(signed_in, "?status=<script>")
+
+
+@given(
+    query=st.dictionaries(
+        st.sampled_from(["q", "status", "alerting", "other"]), st.text(max_size=300)
     )
-    logger.device.refresh_from_db()
-    assert logger.device.status == "revoked"
+)
+def test_any_query_string_gives_a_valid_fleet_filter(query):
+    fleet_filter = FleetFilter.from_query(query)
+    assert fleet_filter.status in {"", *Shipment.Status.values}
+    assert len(fleet_filter.search) <= 100
+    assert fleet_filter.alerting == (query.get("alerting") == "1")
+
+
+def test_fleet_says_how_long_until_a_shipment_is_due(signed_in, carrier):
+    make_shipment(carrier=carrier, departure_at=timezone.now(), hours=5)
+    assert "in 4\xa0hours, 59\xa0minutes" in rows(signed_in)

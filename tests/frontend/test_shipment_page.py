@@ -1,0 +1,43 @@
+"""The shipment page's "Now" card and alerts."""
+
+import pytest
+from django.utils import timezone
+
+from devices.ingest import SOURCE_HTTP, IncomingMessage, readings_ingest
+from ledger.services import log_seal
+from tests.factories import make_device
+from tests.frontend.dashboard_factories import make_alert, make_assessment
+from tests.shipment_factories import make_shipment
+
+pytestmark = pytest.mark.django_db
+
+
+def test_now_warns_of_a_breach_soon_with_its_reasons(signed_in, carrier):
+    shipment = make_shipment(carrier=carrier)
+    make_assessment(shipment, validated_c=7.6, flag="breach_soon")
+    html = signed_in.get(f"/shipments/{shipment.reference}/live").content.decode()
+    assert "Breach expected soon: 0.4 °C outside the upper limit" in html
+
+
+def test_now_links_each_devices_latest_reading_to_its_ledger_proof(signed_in, carrier):
+    logger = make_device()
+    shipment = make_shipment(carrier=carrier, devices=[logger.device])
+    readings_ingest(
+        messages=[
+            IncomingMessage(logger.signed(seq, temp_c=seq), timezone.now(), SOURCE_HTTP)
+            for seq in (1, 2)
+        ]
+    )
+    log_seal()
+    index = logger.device.readings.get(seq=2).ledger_entry.index
+    html = signed_in.get(f"/shipments/{shipment.reference}/live").content.decode()
+    assert f'href="/ledger/?verify={index}"' in html
+    assert '<td class="num seq">2</td>' in html
+
+
+def test_alerts_on_the_shipment_name_the_models_that_raised_them(signed_in, carrier):
+    shipment = make_shipment(carrier=carrier)
+    make_alert(shipment, escalated_at=timezone.now())
+    html = signed_in.get(f"/shipments/{shipment.reference}/").content.decode()
+    assert "Models: breach v1, breach-soon v1" in html
+    assert "<strong>escalated</strong>" in html
