@@ -136,7 +136,10 @@ def alerts_follow(shipment_id: int, assessments: list[Assessment]) -> AlertChang
                 alert.status = Alert.Status.CLOSED
                 alert.closed_at = assessment.evaluated_at
                 alert.closed_by = assessment
-                touched[alert.pk] = alert
+                # Saved now, not with the others: a later assessment of this
+                # batch may open the next alert of the kind, and only one may be live.
+                alert.save(update_fields=["status", "closed_at", "closed_by", "last_assessment"])
+                touched.pop(alert.pk, None)
                 del live[kind]
                 changes.closed.append(alert)
     for alert in touched.values():

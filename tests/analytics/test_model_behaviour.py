@@ -1,34 +1,18 @@
 """Behaviour of a trained model: what it says about hand-made situations.
 
-One small model for the whole session: simulating and training it takes a
-few seconds, too long to repeat per test.
+One small model for the whole session (``trained`` in ``tests/conftest.py``):
+simulating and training it takes a few seconds, too long to repeat per test.
 """
 
 import numpy as np
 import pandas as pd
-import pytest
 
-from analytics.dataset import MidTripFault, dataset_build
 from analytics.evaluation import model_flags
 from analytics.features import FEATURES, features
 from analytics.readings import readings_frame
-from analytics.training import dataset_load, dataset_train
 
 T0 = pd.Timestamp("2026-02-02T08:00:00Z")
 DEVICES = ("t-reefer", "t-logger", "t-logger-2")
-
-
-@pytest.fixture(scope="session")
-def trained(tmp_path_factory):
-    out_dir = tmp_path_factory.mktemp("training")
-    # Failures on every truck-day: a fleet this small sees few breaches otherwise,
-    # too few for the breach_soon model to learn from.
-    dense = (
-        MidTripFault("reefer_failure", 1.0, (6.0, 16.0)),
-        MidTripFault("door_left_open", 1.0, (1.0, 4.0)),
-    )
-    dataset_build(out_dir=out_dir, trucks=12, days=2, seed=5, fault_rate=8.0, mid_trip=dense)
-    return dataset_train(dataset_load(out_dir), seed=5, threads=2)
 
 
 def steady_readings(minutes=90, temp_c=5.0):

@@ -119,17 +119,23 @@ class SimulatedTrip:
             )
         return shipment
 
-    def messages(self, *, until: datetime | None = None) -> list[bytes]:
-        """The signed messages the devices sent, in time order (up to ``until``)."""
+    def messages(
+        self, *, since: datetime | None = None, until: datetime | None = None
+    ) -> list[bytes]:
+        """The signed messages the devices sent in ``(since, until]``, in time order."""
         return [
             row["jws"].encode("ascii")
             for row in self.readings
-            if row["jws"] and (until is None or _instant(row["t"]) <= until)
+            if row["jws"]
+            and (since is None or _instant(row["t"]) > since)
+            and (until is None or _instant(row["t"]) <= until)
         ]
 
-    def ingest(self, *, until: datetime | None = None, batch: int = 500) -> None:
+    def ingest(
+        self, *, since: datetime | None = None, until: datetime | None = None, batch: int = 500
+    ) -> None:
         """Stores the messages through the ingest service, in batches as the bridge makes them."""
-        messages = self.messages(until=until)
+        messages = self.messages(since=since, until=until)
         for first in range(0, len(messages), batch):
             received = datetime.now(UTC)
             readings_ingest(

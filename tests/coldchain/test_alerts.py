@@ -95,6 +95,23 @@ def test_an_alert_closing_is_announced(django_capture_on_commit_callbacks, event
     assert events[1][2]["closed_by"]["flag"] == "ok"
 
 
+def test_an_alert_closed_and_raised_again_in_one_evaluation_opens_a_second_alert(settings):
+    settings.ALERT_CLOSE_AFTER_S = 600
+    register_rule_models()
+    trip = make_trip()
+    spiking = trip.device_ids[1]
+    spikes = (range(10, 20), range(60, 70))  # 40 quiet minutes between: the first one closes
+    trip.ingest(
+        range(90), lambda d, m: 30.0 if d == spiking and any(m in s for s in spikes) else 5.0
+    )
+    log_seal()
+    shipment_evaluate(trip.shipment)
+    first, second = Alert.objects.filter(shipment=trip.shipment).order_by("opened_at")
+    assert (first.kind, second.kind) == (Alert.Kind.SENSOR_FAULT, Alert.Kind.SENSOR_FAULT)
+    assert first.status == Alert.Status.CLOSED
+    assert first.closed_at <= second.opened_at
+
+
 def test_an_operator_of_a_party_of_the_shipment_acknowledges_and_the_note_is_anchored(alert):
     user = operator_of(alert.shipment.carrier)
     note = alert_acknowledge(alert, user, "driver checks the probe")
