@@ -145,8 +145,8 @@ def _assessments(
         [[shipment.reference] * len(instants), instants], names=["shipment", "t"]
     )
     table, scores = table.loc[keys], scores.loc[keys]
-    # The quorum at t needs readings from t - max_age on: no need to redo the whole trip.
-    recent = frame[frame["ts"] > instants[0] - pd.Timedelta(seconds=QUORUM_MAX_AGE_S)]
+    # The quorum at t uses readings from t - max_age on: no need to redo the whole trip.
+    recent = frame[frame["ts"] >= instants[0] - pd.Timedelta(seconds=QUORUM_MAX_AGE_S)]
     factors = explain(
         table,
         scores,
