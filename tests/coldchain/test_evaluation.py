@@ -177,6 +177,22 @@ def test_the_work_per_run_is_capped(models, settings):
     assert shipment_evaluate(trip.shipment).assessments == 4
 
 
+def test_a_newly_activated_model_scores_the_next_instants(models):
+    trip, _ = evaluated_trip(steady(5.0), minutes=range(20))
+    newer = register_rule_models()
+    trip.ingest(range(20, 40), steady(5.0))
+    log_seal()
+    shipment_evaluate(trip.shipment)
+    versions = list(
+        Assessment.objects.filter(shipment=trip.shipment)
+        .order_by("evaluated_at")
+        .values_list("breach_model__version", "breach_soon_model__version")
+    )
+    assert versions[0] == (models[0].version, models[1].version)
+    assert versions[-1] == (newer[0].version, newer[1].version)
+    assert newer[0].version == models[0].version + 1
+
+
 def test_without_an_active_model_nothing_is_recorded_and_a_warning_is_logged(caplog):
     trip, result = evaluated_trip(steady(5.0), minutes=range(20))
     assert result.assessments == 0
