@@ -18,10 +18,11 @@ ASSESSMENT_KIND = "assessment"
 ALERT_NOTE_KIND = "alert.note"
 
 
-def entry_instant() -> datetime:
-    """Now, in the precision entries sign (milliseconds), so row and entry agree."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+def entry_instant(moment: datetime | None = None) -> datetime:
+    """``moment`` (default now) in the precision entries sign, milliseconds, so
+    row and entry hold the same instant."""
+    moment = (moment or datetime.now(UTC)).astimezone(UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def _model(version: ModelVersion) -> dict:

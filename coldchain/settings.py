@@ -230,8 +230,18 @@ LOGIN_URL = "/admin/login/"
 LEDGER_SIGNING_KEY = env_str("LEDGER_SIGNING_KEY")  # C2SP signer key string; else the file
 LEDGER_ORIGIN = env_str("LEDGER_ORIGIN", "coldchain.localhost/log")
 LEDGER_SEAL_INTERVAL_S = env_float("LEDGER_SEAL_INTERVAL_S", 1.0)
+CONTRACTS_DUE_INTERVAL_S = env_float("CONTRACTS_DUE_INTERVAL_S", 60.0)
 LEDGER_SEAL_BACKLOG = env_int("LEDGER_SEAL_BACKLOG", 1000)
 LEDGER_SEAL_BATCH = env_int("LEDGER_SEAL_BATCH", 50_000)
+
+# --- Webhooks (docs/webhooks.md) ------------------------------------------------
+WEBHOOK_TIMEOUT_S = env_float("WEBHOOK_TIMEOUT_S", 10.0)
+WEBHOOK_RETRY_BASE_S = env_float("WEBHOOK_RETRY_BASE_S", 30.0)
+WEBHOOK_RETRY_MAX_DELAY_S = env_float("WEBHOOK_RETRY_MAX_DELAY_S", 4 * 3600.0)
+WEBHOOK_RETRY_WINDOW_S = env_float("WEBHOOK_RETRY_WINDOW_S", 24 * 3600.0)
+WEBHOOK_SWEEP_INTERVAL_S = env_float("WEBHOOK_SWEEP_INTERVAL_S", 10.0)
+# A due delivery whose Celery message is this old is queued again (lost message).
+WEBHOOK_REQUEUE_AFTER_S = env_float("WEBHOOK_REQUEUE_AFTER_S", 300.0)
 
 CELERY_BEAT_SCHEDULE = {
     # Seal pending ledger entries into the tree and sign a checkpoint; the
@@ -249,6 +259,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": INGEST_REQUEUE_INTERVAL_S,
         "options": {"expires": INGEST_REQUEUE_INTERVAL_S},
     },
+    # Queue the webhook deliveries that are due (coldchain.webhooks.deliveries).
+    "webhooks-sweep": {
+        "task": "coldchain.webhooks_sweep",
+        "schedule": WEBHOOK_SWEEP_INTERVAL_S,
+        "options": {"expires": WEBHOOK_SWEEP_INTERVAL_S},
+    },
     # Queue one evaluation per shipment with new readings (coldchain.evaluation_queue).
     "evaluation-tick": {
         "task": "coldchain.evaluate_dirty_shipments",
@@ -259,6 +275,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "coldchain.escalate_alerts",
         "schedule": ALERT_ESCALATE_INTERVAL_S,
         "options": {"expires": ALERT_ESCALATE_INTERVAL_S},
+    },
+    # Settle contracts whose dispute window has ended; attach claims' evidence bundles.
+    "contracts-due": {
+        "task": "coldchain.evaluate_due_contracts",
+        "schedule": CONTRACTS_DUE_INTERVAL_S,
+        "options": {"expires": CONTRACTS_DUE_INTERVAL_S},
     },
 }
 
