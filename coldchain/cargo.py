@@ -17,7 +17,7 @@ from django.db.models import BigIntegerField, Func, Q
 
 from analytics.quorum import aligned_readings, quorum
 from analytics.readings import COLUMNS, OPTIONAL_FLAGS
-from coldchain.models import DeviceAttachment, Shipment
+from coldchain.models import Contract, DeviceAttachment, Shipment
 from devices.models import Reading
 
 # Read straight from the database, in this order (one tuple per reading),
@@ -67,11 +67,12 @@ class EpochMilliseconds(Func):
 
 
 def shipment_temperature_range(shipment: Shipment) -> tuple[float, float]:
-    """The range (°C) the cargo must stay in: the product's labelled storage range.
-
-    The one place that decides it, so that contract terms that tighten the
-    range need to change only this function.
-    """
+    """The range (°C) the cargo must stay in: the contract's terms once the
+    shipment has a contract (they may tighten it), else the product's
+    labelled storage range. The one place that decides it."""
+    terms = Contract.objects.filter(shipment=shipment).values_list("terms", flat=True).first()
+    if terms is not None:
+        return float(terms["temperature"]["min_c"]), float(terms["temperature"]["max_c"])
     return shipment.product.temp_min_c, shipment.product.temp_max_c
 
 
