@@ -243,3 +243,26 @@ def test_a_changed_assessment_is_found_by_verify_ledger(models):
         call_command("verify_ledger")
     assert f"entry {assessment.ledger_entry.index}:" in str(error.value)
     assert "flag" in str(error.value)
+
+
+def test_the_command_catches_a_shipment_up_past_the_cap(models, settings, capsys):
+    settings.EVALUATION_MAX_INSTANTS = 5
+    trip = make_trip()
+    trip.ingest(TRIP, warming)
+    log_seal()
+    call_command("evaluate_shipments", trip.shipment.reference)
+    assert Assessment.objects.filter(shipment=trip.shipment).count() == 17
+    assert (
+        f"{trip.shipment.reference}: 17 assessment(s), 2 alert(s) opened" in capsys.readouterr().out
+    )
+
+
+def test_the_command_names_an_unknown_shipment():
+    with pytest.raises(CommandError, match="no shipment SHP-NOPE"):
+        call_command("evaluate_shipments", "SHP-NOPE")
+
+
+def test_the_command_says_when_there_is_no_model():
+    trip, _ = evaluated_trip(steady(5.0), minutes=range(10))
+    with pytest.raises(CommandError, match="no active breach model"):
+        call_command("evaluate_shipments", trip.shipment.reference)
