@@ -95,6 +95,7 @@ def test_a_lone_spike_on_one_probe_is_a_sensor_fault_not_a_breach(models):
     )
     assert during.flag == "sensor_fault"
     assert during.flagged_devices == [spiking]
+    assert any(f"probe {spiking} reads" in factor["text"] for factor in during.top_factors)
     assert during.validated_c == 5.0
     assert "breach" not in flags(trip.shipment)
     assert list(Alert.objects.filter(shipment=trip.shipment).values_list("kind", flat=True)) == [
@@ -158,6 +159,18 @@ def test_an_instant_waits_until_every_device_reported_past_it(models, settings):
     result = shipment_evaluate(trip.shipment)
     assert result.assessments == 3  # 08:05 ... 08:15; all three devices reported up to 08:19:05
     assert result.retry_at is not None
+
+
+def test_a_device_silent_for_the_settle_time_no_longer_holds_instants_back(models, settings):
+    settings.EVALUATION_SETTLE_S = 600
+    trip = make_trip()
+    trip.ingest(range(20), steady(5.0))
+    trip.devices.pop()  # silent from 08:20 on
+    trip.ingest(range(20, 90), steady(5.0))
+    log_seal()
+    shipment_evaluate(trip.shipment, now=DEPARTURE + timedelta(minutes=90))
+    last = Assessment.objects.filter(shipment=trip.shipment).latest("evaluated_at")
+    assert last.evaluated_at == DEPARTURE + timedelta(minutes=85)  # the others reported to 09:29:05
 
 
 def test_readings_waiting_for_the_sequencer_hold_their_instants_back(models):
