@@ -96,10 +96,16 @@ def _last_assessed(shipment: Shipment) -> pd.Timestamp | None:
 
 
 def _ready_until(readings: pd.DataFrame, now: datetime) -> tuple[pd.Timestamp, bool]:
-    """The latest instant whose input is final, and whether unsealed readings limit it."""
-    settled = pd.Timestamp(now) - pd.Timedelta(seconds=settings.EVALUATION_SETTLE_S)
-    reported = readings.groupby("device")["ts"].max().min()
-    ready = max(settled, reported)
+    """The latest instant whose input is final, and whether unsealed readings limit it.
+
+    Final: every device still reporting has reported past it, or the settle
+    time has passed since it. A device silent for the settle time before the
+    shipment's newest reading (detached, dead) no longer holds instants back.
+    """
+    settle = pd.Timedelta(seconds=settings.EVALUATION_SETTLE_S)
+    latest = readings.groupby("device")["ts"].max()
+    reporting = latest[latest >= latest.max() - settle]
+    ready = max(pd.Timestamp(now) - settle, reporting.min())
     unsealed = readings.loc[readings[LEDGER_INDEX].isna(), "ts"]
     if not unsealed.empty and unsealed.min() <= ready:
         return unsealed.min() - pd.Timedelta(milliseconds=1), True
@@ -145,8 +151,8 @@ def _assessments(
         [[shipment.reference] * len(instants), instants], names=["shipment", "t"]
     )
     table, scores = table.loc[keys], scores.loc[keys]
-    # The quorum at t needs readings from t - max_age on: no need to redo the whole trip.
-    recent = frame[frame["ts"] > instants[0] - pd.Timedelta(seconds=QUORUM_MAX_AGE_S)]
+    # The quorum at t uses readings from t - max_age on: no need to redo the whole trip.
+    recent = frame[frame["ts"] >= instants[0] - pd.Timedelta(seconds=QUORUM_MAX_AGE_S)]
     factors = explain(
         table,
         scores,

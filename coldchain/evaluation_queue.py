@@ -37,7 +37,7 @@ def shipments_mark_dirty(
     """Mark the shipments whose devices were attached when these readings were taken.
 
     ``device_ranges``: per device, the earliest and latest ``ts`` of its new
-    readings. Returns the marked shipments' ids. Three queries whatever the
+    readings. Returns the marked shipments' ids. Four queries whatever the
     batch size.
     """
     now = now or timezone.now()
@@ -58,13 +58,16 @@ def shipments_mark_dirty(
         ],
         ignore_conflicts=True,
     )
-    # Rows that existed: marked again, due at once. An earlier since only
-    # after an outage (late readings), so one update per such shipment is rare.
-    ShipmentDirty.objects.filter(shipment_id__in=list(earliest)).update(
-        marked_at=now, due_at=Least("due_at", now)
-    )
-    for shipment_id, since in earliest.items():
-        ShipmentDirty.objects.filter(shipment_id=shipment_id, since__gt=since).update(since=since)
+    marked = ShipmentDirty.objects.filter(shipment_id__in=list(earliest))
+    # Rows that existed: marked again, due at once.
+    marked.update(marked_at=now, due_at=Least("due_at", now))
+    # An earlier since than the row's only for readings late after an outage:
+    # one update each of those, none usually.
+    for shipment_id, since in marked.values_list("shipment_id", "since"):
+        if earliest[shipment_id] < since:
+            ShipmentDirty.objects.filter(shipment_id=shipment_id).update(
+                since=earliest[shipment_id]
+            )
     return set(earliest)
 
 
@@ -91,8 +94,18 @@ def dirty_shipments_queue(
             .values_list("shipment_id", flat=True)[:limit]
         )
         ShipmentDirty.objects.filter(shipment_id__in=ids).update(queued_at=now)
-        transaction.on_commit(lambda: [enqueue(shipment_id) for shipment_id in ids])
+        transaction.on_commit(lambda: _enqueue_each(ids, enqueue))
     return len(ids)
+
+
+def _enqueue_each(ids: list[int], enqueue: Callable[[int], None]) -> None:
+    for shipment_id in ids:
+        try:
+            enqueue(shipment_id)
+        except Exception:
+            # The broker refused it: the mark stays queued and a later tick
+            # queues it again after EVALUATION_REQUEUE_AFTER_S.
+            logger.exception("could not queue the evaluation of shipment %s", shipment_id)
 
 
 def dirty_shipment_evaluate(

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
 import numpy as np
 import pandas as pd
 import pytest
 import xgboost
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analytics import scoring
 from analytics.decision import decision_flags
@@ -185,3 +188,67 @@ def test_scoring_flags_what_the_evaluation_report_measures(models):
     )
 
     assert list(scored["flag"]) == list(evaluated["flag"])
+
+
+def documented_line(row: dict) -> bytes:
+    """One reading's line as docs/scoring.md defines it, value by value."""
+
+    def plain(value):
+        if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+            return None
+        if isinstance(value, pd.Timestamp):
+            return value.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        if isinstance(value, bool | np.bool_):
+            return bool(value)
+        return float(value) if isinstance(value, float | np.floating) else str(value)
+
+    values = [plain(row[name]) for name in COLUMNS]
+    return json.dumps(values, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+
+
+temperatures = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False, width=64),
+    st.sampled_from([0.0, -0.0, 0.1, 5.0, 1e16, 1e-7]),
+    st.none(),
+)
+flags = st.sampled_from([True, False, None])
+
+
+@given(
+    rows=st.lists(
+        st.fixed_dictionaries(
+            {
+                "device": st.text(min_size=1, max_size=5).filter(lambda s: s.strip() == s),
+                "ms": st.integers(min_value=0, max_value=4_000_000_000_000),
+                "temp_c": temperatures.filter(lambda v: v is not None),
+                "ambient_c": temperatures,
+                "door_open": flags,
+            }
+        ),
+        max_size=30,
+    )
+)
+@settings(max_examples=60, deadline=None)
+def test_the_window_hash_encodes_every_value_as_documented(rows):
+    frame = pd.DataFrame(
+        {
+            "shipment": pd.Series(["s"] * len(rows), dtype="string"),
+            "device": pd.Series([r["device"] for r in rows], dtype="string"),
+            "ts": pd.to_datetime([r["ms"] for r in rows], unit="ms", utc=True).astype(
+                "datetime64[ms, UTC]"
+            ),
+            "temp_c": pd.Series([r["temp_c"] for r in rows], dtype="float64"),
+            "ambient_c": pd.Series([r["ambient_c"] for r in rows], dtype="float64"),
+            "door_open": pd.Series([r["door_open"] for r in rows], dtype="boolean"),
+        }
+    )
+    for name in COLUMNS:
+        if name not in frame:
+            frame[name] = pd.Series([None] * len(rows), dtype="float64")
+    ordered = frame.sort_values(["shipment", "device", "ts"], kind="stable")
+    expected = hashlib.sha256(
+        json.dumps(list(COLUMNS), separators=(",", ":")).encode()
+        + b"\n"
+        + b"".join(documented_line(row) for _, row in ordered.iterrows())
+    ).hexdigest()
+    assert input_window_sha256(frame) == expected

@@ -6,10 +6,11 @@ import pandas as pd
 import pytest
 
 from analytics.readings import COLUMNS, readings_frame
-from coldchain.cargo import shipment_readings, validated_temperature
+from coldchain.cargo import shipment_readings, shipment_temperature_range, validated_temperature
 from coldchain.models import DeviceAttachment
 from ledger.services import log_seal
 from tests.coldchain.trips import DEPARTURE, make_trip, steady
+from tests.contract_factories import load_readings, make_contract_shipment
 from tests.factories import make_device
 
 pytestmark = pytest.mark.django_db
@@ -32,6 +33,17 @@ def test_the_range_comes_from_the_product():
     product = trip.shipment.product
     assert (frame["temp_min"] == product.temp_min_c).all()
     assert (frame["temp_max"] == product.temp_max_c).all()
+
+
+def test_a_contract_that_tightens_the_range_sets_it():
+    shipment, devices = make_contract_shipment(
+        overrides={"temperature": {"min_c": 3.0, "max_c": 6.5}}
+    )
+    assert shipment_temperature_range(shipment) == (3.0, 6.5)
+    load_readings(devices, [5.0, 5.0])
+    frame = shipment_readings(shipment)
+    assert set(frame["temp_min"]) == {3.0}
+    assert set(frame["temp_max"]) == {6.5}
 
 
 def test_readings_outside_the_attachment_period_are_left_out():

@@ -95,6 +95,7 @@ def test_a_lone_spike_on_one_probe_is_a_sensor_fault_not_a_breach(models):
     )
     assert during.flag == "sensor_fault"
     assert during.flagged_devices == [spiking]
+    assert any(f"probe {spiking} reads" in factor["text"] for factor in during.top_factors)
     assert during.validated_c == 5.0
     assert "breach" not in flags(trip.shipment)
     assert list(Alert.objects.filter(shipment=trip.shipment).values_list("kind", flat=True)) == [
@@ -160,6 +161,18 @@ def test_an_instant_waits_until_every_device_reported_past_it(models, settings):
     assert result.retry_at is not None
 
 
+def test_a_device_silent_for_the_settle_time_no_longer_holds_instants_back(models, settings):
+    settings.EVALUATION_SETTLE_S = 600
+    trip = make_trip()
+    trip.ingest(range(20), steady(5.0))
+    trip.devices.pop()  # silent from 08:20 on
+    trip.ingest(range(20, 90), steady(5.0))
+    log_seal()
+    shipment_evaluate(trip.shipment, now=DEPARTURE + timedelta(minutes=90))
+    last = Assessment.objects.filter(shipment=trip.shipment).latest("evaluated_at")
+    assert last.evaluated_at == DEPARTURE + timedelta(minutes=85)  # the others reported to 09:29:05
+
+
 def test_readings_waiting_for_the_sequencer_hold_their_instants_back(models):
     trip = make_trip()
     trip.ingest(range(20), steady(5.0))
@@ -175,6 +188,22 @@ def test_the_work_per_run_is_capped(models, settings):
     trip, result = evaluated_trip(steady(5.0))
     assert (result.assessments, result.more) == (4, True)
     assert shipment_evaluate(trip.shipment).assessments == 4
+
+
+def test_a_newly_activated_model_scores_the_next_instants(models):
+    trip, _ = evaluated_trip(steady(5.0), minutes=range(20))
+    newer = register_rule_models()
+    trip.ingest(range(20, 40), steady(5.0))
+    log_seal()
+    shipment_evaluate(trip.shipment)
+    versions = list(
+        Assessment.objects.filter(shipment=trip.shipment)
+        .order_by("evaluated_at")
+        .values_list("breach_model__version", "breach_soon_model__version")
+    )
+    assert versions[0] == (models[0].version, models[1].version)
+    assert versions[-1] == (newer[0].version, newer[1].version)
+    assert newer[0].version == models[0].version + 1
 
 
 def test_without_an_active_model_nothing_is_recorded_and_a_warning_is_logged(caplog):
@@ -227,3 +256,26 @@ def test_a_changed_assessment_is_found_by_verify_ledger(models):
         call_command("verify_ledger")
     assert f"entry {assessment.ledger_entry.index}:" in str(error.value)
     assert "flag" in str(error.value)
+
+
+def test_the_command_catches_a_shipment_up_past_the_cap(models, settings, capsys):
+    settings.EVALUATION_MAX_INSTANTS = 5
+    trip = make_trip()
+    trip.ingest(TRIP, warming)
+    log_seal()
+    call_command("evaluate_shipments", trip.shipment.reference)
+    assert Assessment.objects.filter(shipment=trip.shipment).count() == 17
+    assert (
+        f"{trip.shipment.reference}: 17 assessment(s), 2 alert(s) opened" in capsys.readouterr().out
+    )
+
+
+def test_the_command_names_an_unknown_shipment():
+    with pytest.raises(CommandError, match="no shipment SHP-NOPE"):
+        call_command("evaluate_shipments", "SHP-NOPE")
+
+
+def test_the_command_says_when_there_is_no_model():
+    trip, _ = evaluated_trip(steady(5.0), minutes=range(10))
+    with pytest.raises(CommandError, match="no active breach model"):
+        call_command("evaluate_shipments", trip.shipment.reference)

@@ -5,7 +5,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from coldchain.evaluation_queue import dirty_shipment_evaluate, dirty_shipments_queue
+from coldchain.evaluation_queue import (
+    dirty_shipment_evaluate,
+    dirty_shipments_queue,
+    shipments_mark_dirty,
+)
 from coldchain.models import Assessment, DeviceAttachment, ShipmentDirty
 from coldchain.tasks import evaluate_shipment_task
 from ledger.services import log_seal
@@ -32,6 +36,13 @@ def test_many_batches_mark_a_shipment_once(trip_with_readings):
     assert mark.since == DEPARTURE + timedelta(seconds=5)
 
 
+def test_late_readings_move_the_marks_start_back(trip_with_readings):
+    shipments_mark_dirty(
+        {trip_with_readings.device_ids[0]: (DEPARTURE - timedelta(hours=1), DEPARTURE)}
+    )
+    assert ShipmentDirty.objects.get().since == DEPARTURE
+
+
 def test_a_tick_queues_one_evaluation_per_marked_shipment(
     trip_with_readings, django_capture_on_commit_callbacks
 ):
@@ -40,6 +51,18 @@ def test_a_tick_queues_one_evaluation_per_marked_shipment(
         assert dirty_shipments_queue(enqueue=queued.append) == 1
         assert dirty_shipments_queue(enqueue=queued.append) == 0  # still queued
     assert queued == [trip_with_readings.shipment.pk]
+
+
+def test_a_refused_queueing_does_not_stop_the_tick(
+    trip_with_readings, django_capture_on_commit_callbacks, caplog
+):
+    def broker_down(shipment_id):
+        raise ConnectionError("broker down")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert dirty_shipments_queue(enqueue=broker_down) == 1
+    assert "could not queue the evaluation" in caplog.text
+    assert ShipmentDirty.objects.get().queued_at is not None  # queued again after the period
 
 
 def test_a_lost_evaluation_is_queued_again_after_the_requeue_period(trip_with_readings, settings):
