@@ -29,13 +29,14 @@ from coldchain.contracts import contract_activate, contract_evaluate, contract_f
 from coldchain.evaluation import shipment_evaluate
 from coldchain.models import Alert, Assessment, ContractAction, Membership, WebhookDelivery
 from coldchain.release import release_sign
+from coldchain.report_data import report_data
 from coldchain.shipment_states import shipment_deliver, shipment_depart
 from coldchain.webhooks.deliveries import webhook_deliver
 from coldchain.webhooks.endpoints import webhook_endpoint_create
 from coldchain.webhooks.signing import webhook_signature_verify
 from devices.models import Reading
 from ledger.log_key import log_vkey
-from ledger.services import log_seal
+from ledger.services import checkpoint_latest, log_seal
 from tests.coldchain.simulated_trip import TRUCK, SimulatedTrip
 from tests.contract_factories import make_template
 from tests.shipment_factories import PASSWORD, make_user
@@ -233,3 +234,27 @@ def test_a_tampered_reading_fails_verify_ledger_and_the_claims_facts(tmp_path):
     assert contract_facts_recheck(claim)
     with pytest.raises(CommandError, match="temp_c"):
         call_command("verify_ledger")
+
+
+def test_the_report_of_a_breached_delivery_rests_on_its_claim_and_a_checkpoint(tmp_path):
+    trip = Trip(tmp_path, faults=(REEFER_FAILURE,))
+    trip.drive()
+    trip.deliver()
+    log_seal()
+    data = report_data(trip.shipment)
+    assert [row.kind for row in data.contract_actions] == [
+        "Breach warning to the carrier",
+        "Insurance claim",
+    ]
+    assert data.summary.longest_minutes > 30  # the template's single-excursion allowance
+    assert data.readings_pending == 0
+    assert data.checkpoint.size == checkpoint_latest().size
+
+    out = tmp_path / "report.pdf"
+    call_command("shipment_report", trip.shipment.reference, "--out", str(out))
+    assert out.read_bytes().startswith(b"%PDF")
+
+
+def test_the_report_command_names_an_unknown_shipment(tmp_path):
+    with pytest.raises(CommandError, match="no shipment 'NOPE'"):
+        call_command("shipment_report", "NOPE", "--out", str(tmp_path / "r.pdf"))
