@@ -99,6 +99,11 @@ def shipment_page(request: HttpRequest, reference: str) -> HttpResponse:
     return render(request, "frontend/shipment.html", _shipment_context(request, shipment))
 
 
+def _sentence(error: Exception) -> str:
+    text = str(error)
+    return f"{text[:1].upper()}{text[1:]}."
+
+
 @login_required
 @require_POST
 def release_sign_view(request: HttpRequest, reference: str) -> HttpResponse:
@@ -117,7 +122,7 @@ def release_sign_view(request: HttpRequest, reference: str) -> HttpResponse:
                 reason=form.cleaned_data["reason"],
             )
         except SignatureRefused as refused:
-            form.add_error(None, f"Not signed: {refused}.")
+            form.add_error(None, _sentence(refused))
             status = 403
         except ContractError as error:
             form.add_error(None, f"Not signed: {error}.")

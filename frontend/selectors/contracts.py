@@ -132,6 +132,7 @@ class ContractTimeline:
     release: ReleaseSignature | None
     release_manifestation: str
     may_sign_release: bool
+    party_names: dict[str, str]  # slug -> name: the terms name parties by slug
 
 
 def contract_timeline(shipment: Shipment, user) -> ContractTimeline:
@@ -162,6 +163,17 @@ def contract_timeline(shipment: Shipment, user) -> ContractTimeline:
             and shipment.status == Shipment.Status.DELIVERED
             and release_signer_allowed(shipment, user)
         ),
+        party_names={
+            party.slug: party.name
+            for party in (
+                shipment.shipper,
+                shipment.carrier,
+                shipment.receiver,
+                shipment.insurer,
+                shipment.bank,
+            )
+            if party is not None
+        },
     )
 
 

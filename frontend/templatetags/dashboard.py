@@ -25,6 +25,19 @@ def minutes(value: float | None) -> str:
 
 
 @register.filter
+def party_name(slug: str, names: dict[str, str]) -> str:
+    return names.get(slug, slug)
+
+
+ALERT_STATUS_BADGES = {"open": "bad", "acknowledged": "info", "closed": "grey"}
+
+
+@register.filter
+def alert_status_badge(status: str) -> str:
+    return ALERT_STATUS_BADGES.get(status, "grey")
+
+
+@register.filter
 def flag_badge(flag: str | None) -> str:
     return FLAG_BADGES.get(flag or "", "grey")
 

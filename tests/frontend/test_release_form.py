@@ -68,7 +68,7 @@ def test_a_wrong_password_shows_the_refusal_and_signs_nothing(client, delivered)
         client, make_user(delivered.receiver), delivered, decision="released", password="guess"
     )
     assert response.status_code == 403
-    assert "the password is not correct: the release was not signed" in response.content.decode()
+    assert "The password is not correct: the release was not signed." in response.content.decode()
     assert not ReleaseSignature.objects.filter(shipment=delivered).exists()
     delivered.refresh_from_db()
     assert delivered.status == "delivered"
@@ -88,7 +88,7 @@ def test_the_carriers_manager_cannot_sign_even_with_the_right_password(client, d
         client, make_user(delivered.carrier), delivered, decision="released", password=PASSWORD
     )
     assert response.status_code == 403
-    assert "only a manager of the receiver" in response.content.decode()
+    assert "Only a manager of the receiver" in response.content.decode()
     assert not ReleaseSignature.objects.filter(shipment=delivered).exists()
 
 

@@ -50,7 +50,7 @@ def test_the_receivers_manager_signs_a_partial_release_re_entering_the_password(
     form.get_by_label("Reason").fill("Two pallets crushed in handling")
     form.get_by_label("Your password").fill("not my password")
     form.get_by_role("button", name="Sign the decision").click()
-    expect(page.locator("#release .form-error")).to_contain_text("the password is not correct")
+    expect(page.locator("#release .form-error")).to_contain_text("The password is not correct")
     assert not ReleaseSignature.objects.filter(shipment=shipment).exists()
     screenshot(page, "release-refused")
 

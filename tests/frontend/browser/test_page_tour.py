@@ -21,7 +21,7 @@ from devices.ingest import SOURCE_HTTP, IncomingMessage, readings_ingest
 from ledger.services import log_seal
 from tests.contract_factories import make_template
 from tests.factories import make_device
-from tests.frontend.browser.conftest import log_in, screenshot
+from tests.frontend.browser.conftest import SCREENSHOTS, log_in, screenshot
 from tests.frontend.dashboard_factories import make_alert, make_assessment
 from tests.shipment_factories import make_shipment, make_user
 
@@ -129,6 +129,11 @@ def test_the_main_pages_show_the_shipment_its_alerts_ledger_devices_and_models(
     expect(page.locator("#actions")).to_contain_text("evidence attached")
     expect(page.locator("#release form")).to_contain_text("Sign the decision")
     screenshot(page, "shipment")
+
+    report = page.request.get(page.locator("#report a").get_attribute("href"))
+    assert report.headers["content-type"] == "application/pdf"
+    assert report.body().startswith(b"%PDF-")
+    (SCREENSHOTS / "shipment-report.pdf").write_bytes(report.body())
 
     page.click("nav >> text=Alerts")
     expect(page.locator("#alerts")).to_contain_text("SHP-2026-0042")
