@@ -223,7 +223,7 @@ def excursion_section(data: ReportData) -> list[Flowable]:
         else 0.0
     )
     rows = [
-        ("", "Measured", "Product allowance"),
+        ("", "Measured", "Allowed (accounting terms)"),
         ("Accounted period", period, ""),
         ("Validated (quorum) coverage", f"{coverage:.1f} % of the period", ""),
         ("Unvalidated time (no quorum)", _minutes(summary.unvalidated_minutes), ""),
