@@ -30,6 +30,8 @@ from coldchain.contracts import (
     contract_evaluate,
     contract_facts_recheck,
     contracts_due,
+    shipment_accounting_terms,
+    shipment_default_terms,
 )
 from coldchain.models import (
     ContractAction,
@@ -138,6 +140,20 @@ def test_activation_refuses_a_payee_who_is_not_a_party_of_the_shipment():
         contract_activate(
             shipment, template=make_template(), overrides={"payment": {"payee": stranger.slug}}
         )
+
+
+def test_a_shipment_is_accounted_under_its_contracts_terms():
+    shipment, _ = make_contract_shipment(overrides={"excursions": {"max_single_min": 20}})
+    terms = shipment_accounting_terms(shipment)
+    assert terms == shipment.contract.terms
+    assert terms["excursions"]["max_single_min"] == 20
+
+
+def test_without_a_contract_a_shipment_is_accounted_under_its_products_limits():
+    shipment = make_shipment()
+    terms = shipment_accounting_terms(shipment)
+    assert terms == shipment_default_terms(shipment)
+    assert terms["excursions"]["max_single_min"] == shipment.product.max_single_excursion_min
 
 
 def test_a_shipment_has_one_contract():
