@@ -19,10 +19,11 @@ from coldchain.models import Alert, Membership
 from coldchain.shipment_states import shipment_deliver, shipment_depart
 from devices.ingest import SOURCE_HTTP, IncomingMessage, readings_ingest
 from ledger.services import log_seal
+from tests.contract_factories import make_assessment as make_anchored_assessment
 from tests.contract_factories import make_template
 from tests.factories import make_device
 from tests.frontend.browser.conftest import SCREENSHOTS, log_in, screenshot
-from tests.frontend.dashboard_factories import make_alert, make_assessment
+from tests.frontend.dashboard_factories import active_models, make_alert, make_assessment
 from tests.shipment_factories import make_shipment, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -86,6 +87,8 @@ def journey(carrier):
             validated_c=cargo_temp(minute) + 0.2,
             flag="breach" if cargo_temp(minute) > 8 else "ok",
         )
+    for minute in (381, 396):  # anchored, so the claim names the models behind it
+        make_anchored_assessment(shipment, minute, "breach", active_models())
     warned = make_alert(
         shipment, kind=Alert.Kind.BREACH_SOON, at=DEPARTURE + timedelta(minutes=368)
     )
@@ -127,6 +130,7 @@ def test_the_main_pages_show_the_shipment_its_alerts_ledger_devices_and_models(
     expect(page.locator("#excursions")).to_contain_text("exceeded")
     expect(page.locator("#actions")).to_contain_text("Insurance claim")
     expect(page.locator("#actions")).to_contain_text("evidence attached")
+    expect(page.locator("#actions")).to_contain_text("breach v1")
     expect(page.locator("#release form")).to_contain_text("Sign the decision")
     screenshot(page, "shipment")
 
