@@ -151,23 +151,26 @@ def alerts_follow(shipment_id: int, assessments: list[Assessment]) -> AlertChang
     return changes
 
 
-def _check_may_act(alert: Alert, user) -> None:
-    """Staff, or a manager or operator of a party that takes part in the shipment.
+def alerts_actor(user) -> bool:
+    """Whether the user acts on the alerts of the shipments they see: staff, or
+    a manager or operator of a party. Auditors and viewers read; they do not acknowledge."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_staff or user.is_superuser:
+        return True
+    membership = Membership.objects.filter(user=user).select_related("party").first()
+    return (
+        membership is not None
+        and membership.party.kind != Party.Kind.AUDITOR
+        and membership.role in ACTING_ROLES
+    )
 
-    Auditors and viewers read; they do not acknowledge.
-    """
+
+def _check_may_act(alert: Alert, user) -> None:
     if not getattr(user, "is_authenticated", False):
         raise AlertPermissionError("sign in to act on alerts")
-    if user.is_staff or user.is_superuser:
-        return
-    membership = Membership.objects.filter(user=user).select_related("party").first()
     may_see = shipments_visible_to(user).filter(pk=alert.shipment_id).exists()
-    if (
-        membership is None
-        or not may_see
-        or membership.party.kind == Party.Kind.AUDITOR
-        or membership.role not in ACTING_ROLES
-    ):
+    if not may_see or not alerts_actor(user):
         raise AlertPermissionError(
             f"{user.get_username()} may not act on alerts of shipment {alert.shipment.reference}"
         )

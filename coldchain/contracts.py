@@ -101,6 +101,13 @@ def shipment_default_terms(shipment: Shipment, *, template: ContractTemplate | N
     )
 
 
+def shipment_accounting_terms(shipment: Shipment) -> dict:
+    """The terms the shipment's cargo is accounted under: its contract's, or
+    without a contract the defaults one would get."""
+    contract = Contract.objects.filter(shipment=shipment).first()
+    return contract.terms if contract is not None else shipment_default_terms(shipment)
+
+
 def contract_terms(
     shipment: Shipment, *, template: ContractTemplate | None = None, overrides: dict | None = None
 ) -> dict:

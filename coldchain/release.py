@@ -63,14 +63,20 @@ def release_manifestation(signature: ReleaseSignature) -> str:
     )
 
 
+def release_signer_allowed(shipment: Shipment, user) -> bool:
+    """Whether ``user`` may sign the shipment's release: an active manager of its receiver."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    membership = Membership.objects.filter(user=user).first()
+    return (
+        membership is not None
+        and membership.party_id == shipment.receiver_id
+        and membership.role == Membership.Role.MANAGER
+    )
+
+
 def _check_signer(shipment: Shipment, user, password: str) -> None:
-    membership = Membership.objects.filter(user=user).select_related("party").first()
-    if (
-        not user.is_active
-        or membership is None
-        or membership.party_id != shipment.receiver_id
-        or membership.role != Membership.Role.MANAGER
-    ):
+    if not release_signer_allowed(shipment, user):
         raise SignatureRefused(
             f"only a manager of the receiver ({shipment.receiver}) may sign the release"
         )

@@ -51,7 +51,11 @@ HEADING = ParagraphStyle("ReportHeading", parent=_styles["Heading2"], fontSize=1
 SUBHEADING = ParagraphStyle("ReportSubheading", parent=_styles["Heading3"], fontSize=9.5)
 BODY = ParagraphStyle("ReportBody", parent=_styles["BodyText"], fontSize=8.5, leading=10.5)
 CELL = ParagraphStyle("ReportCell", parent=BODY, fontSize=7.5, leading=9)
-NOTE = ParagraphStyle("ReportNote", parent=_styles["Code"], fontSize=6.5, leading=8)
+# Unindented and small enough that a cosignature line (about 130 characters of
+# Courier) fits the text width: the note must be printed unwrapped, as signed.
+NOTE = ParagraphStyle(
+    "ReportNote", parent=_styles["Code"], fontSize=6, leading=7.5, leftIndent=0, firstLineIndent=0
+)
 GRID = TableStyle(
     [
         ("FONT", (0, 0), (-1, -1), "Helvetica", 7.5),
@@ -116,11 +120,11 @@ def story(data: ReportData) -> list[Flowable]:
 
 def header_section(data: ReportData) -> list[Flowable]:
     header = data.header
-    rows = [
+    # The shipment's facts on the left, its parties on the right.
+    left = [
         ("Product", header.product),
         ("Allowed range", f"{header.temp_min_c:g} to {header.temp_max_c:g} °C"),
         ("Excursion band", f"{header.band_min_c:g} to {header.band_max_c:g} °C"),
-        *header.parties,
         ("From", header.origin),
         ("To", header.destination),
         ("Departure", _when(header.departure_at)),
@@ -128,8 +132,10 @@ def header_section(data: ReportData) -> list[Flowable]:
         ("Delivered", _when(header.delivered_at)),
         ("Status", header.status),
     ]
-    half = (len(rows) + 1) // 2
-    left, right = rows[:half], rows[half:] + [("", "")] * (2 * half - len(rows))
+    right = list(header.parties)
+    rows = max(len(left), len(right))
+    left += [("", "")] * (rows - len(left))
+    right += [("", "")] * (rows - len(right))
     cells = [
         [_bold(a), _cell(b), _bold(c), _cell(d)] for (a, b), (c, d) in zip(left, right, strict=True)
     ]
@@ -217,7 +223,7 @@ def excursion_section(data: ReportData) -> list[Flowable]:
         else 0.0
     )
     rows = [
-        ("", "Measured", "Product allowance"),
+        ("", "Measured", "Allowed (accounting terms)"),
         ("Accounted period", period, ""),
         ("Validated (quorum) coverage", f"{coverage:.1f} % of the period", ""),
         ("Unvalidated time (no quorum)", _minutes(summary.unvalidated_minutes), ""),

@@ -13,9 +13,9 @@ import pandas as pd
 
 from coldchain.cargo import attachment_filter, cargo_loggers
 from coldchain.contract_facts import cargo_summary, departed_at, sealed_readings
-from coldchain.contracts import shipment_default_terms
+from coldchain.contracts import shipment_accounting_terms
 from coldchain.excursions import ExcursionSummary
-from coldchain.models import Alert, Contract, ReleaseSignature, Shipment
+from coldchain.models import Alert, ReleaseSignature, Shipment
 from devices.models import Reading
 from ledger.models import Checkpoint, Entry
 from ledger.services import checkpoint_latest, checkpoint_with_cosignatures
@@ -97,17 +97,25 @@ class ReportData:
     release: ReleaseRow | None = None
 
 
-def report_data(shipment: Shipment, *, now: datetime | None = None) -> ReportData:
-    """Everything the shipment's report shows, from the readings of its devices
-    within their attachment periods (up to delivery) that the latest checkpoint
-    proves, accounted under the contract's terms as the contract engine does.
+@dataclass(frozen=True)
+class CargoAccounting:
+    """The shipment's cargo accounted as the contract engine does, on sealed readings."""
 
-    Readings received after that checkpoint wait for the next one: so every
-    figure rests on readings the named checkpoint proves, and the report does
-    not change until the log grows.
-    """
+    terms: dict
+    allowances: Allowances
+    checkpoint: Checkpoint | None
+    until: datetime
+    readings: pd.DataFrame  # the coldchain.cargo readings frame, sealed below the checkpoint
+    validated: pd.Series
+    summary: ExcursionSummary
+
+
+def cargo_accounting(shipment: Shipment, *, now: datetime | None = None) -> CargoAccounting:
+    """The readings of the shipment's devices within their attachment periods
+    (up to delivery, or ``now``) that the latest checkpoint proves, and their
+    excursion accounting under the shipment's accounting terms."""
     checkpoint = checkpoint_latest()
-    terms = _terms(shipment)
+    terms = shipment_accounting_terms(shipment)
     until = shipment.delivered_at or now or datetime.now(UTC)
     readings = sealed_readings(
         shipment, until=until, log_size=checkpoint.size if checkpoint is not None else 0
@@ -115,31 +123,47 @@ def report_data(shipment: Shipment, *, now: datetime | None = None) -> ReportDat
     validated, summary = cargo_summary(
         shipment, readings, terms, loaded_at=departed_at(shipment) or shipment.departure_at
     )
-    received = Reading.objects.filter(attachment_filter(shipment), ts__lte=until).count()
     excursions = terms["excursions"]
-    return ReportData(
-        header=_header(shipment, terms),
+    return CargoAccounting(
+        terms=terms,
         allowances=Allowances(
             max_single_excursion_min=excursions["max_single_min"],
             max_cumulative_excursion_min=excursions["max_cumulative_min"],
             mkt_limit_c=excursions["mkt_limit_c"],
         ),
-        readings=readings[["device", "ts", "temp_c"]],
-        readings_pending=received - len(readings),
+        checkpoint=checkpoint,
+        until=until,
+        readings=readings,
         validated=validated,
         summary=summary,
+    )
+
+
+def report_data(shipment: Shipment, *, now: datetime | None = None) -> ReportData:
+    """Everything the shipment's report shows: its cargo accounting
+    (``cargo_accounting``) and what was decided about it.
+
+    Readings received after the latest checkpoint wait for the next one: so
+    every figure rests on readings the named checkpoint proves, and the report
+    does not change until the log grows.
+    """
+    accounting = cargo_accounting(shipment, now=now)
+    checkpoint = accounting.checkpoint
+    readings = accounting.readings
+    received = Reading.objects.filter(attachment_filter(shipment), ts__lte=accounting.until).count()
+    return ReportData(
+        header=_header(shipment, accounting.terms),
+        allowances=accounting.allowances,
+        readings=readings[["device", "ts", "temp_c"]],
+        readings_pending=received - len(readings),
+        validated=accounting.validated,
+        summary=accounting.summary,
         alerts=_alerts(shipment),
         checkpoint=None if checkpoint is None else _checkpoint_info(checkpoint),
         quorum_devices=tuple(sorted(cargo_loggers(shipment))),
         contract_actions=_contract_actions(shipment),
         release=_release(shipment),
     )
-
-
-def _terms(shipment: Shipment) -> dict:
-    """The active contract's terms; without a contract, the defaults one would get."""
-    contract = Contract.objects.filter(shipment=shipment).first()
-    return contract.terms if contract is not None else shipment_default_terms(shipment)
 
 
 def _contract_actions(shipment: Shipment) -> tuple[ContractActionRow, ...]:

@@ -13,7 +13,20 @@ urlpatterns = [
     path(
         "shipments/<slug:reference>/series.json", views.shipment_series_json, name="shipment-series"
     ),
+    path("shipments/<slug:reference>/report.pdf", views.shipment_report, name="shipment-report"),
+    path("shipments/<slug:reference>/release", views.release_sign_view, name="shipment-release"),
+    path(
+        "shipments/<slug:reference>/claims/<int:claim_id>/evidence.json",
+        views.claim_evidence,
+        name="claim-evidence",
+    ),
     path("alerts/", views.alerts_page, name="alerts"),
+    path(
+        "alerts/<int:alert_id>/acknowledge",
+        views.alert_acknowledge_view,
+        name="alert-acknowledge",
+    ),
+    path("alerts/<int:alert_id>/comment", views.alert_comment_view, name="alert-comment"),
     path("ledger/", views.ledger_page, name="ledger"),
     path("devices/", views.devices_page, name="devices"),
     path("devices/<str:device_id>/revoke", views.device_revoke_view, name="device-revoke"),

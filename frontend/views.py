@@ -5,15 +5,32 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from coldchain.alerts import (
+    AlertError,
+    AlertPermissionError,
+    alert_acknowledge,
+    alert_comment,
+    alerts_actor,
+)
 from coldchain.models import Alert, Shipment
+from coldchain.release import SignatureRefused, release_sign
+from coldchain.report import shipment_report_pdf
+from coldchain.shipment_states import ContractError
 from devices.models import Device
 from devices.services import device_revoke
-from frontend.selectors.alerts import inbox_alerts
+from frontend.forms import ReleaseForm
+from frontend.selectors.alerts import alert_for, inbox_alerts
+from frontend.selectors.contracts import (
+    claim_for,
+    contract_timeline,
+    evidence_visible,
+    excursion_panel,
+)
 from frontend.selectors.devices import devices_with_rejections
 from frontend.selectors.ledger import (
     entry_kinds,
@@ -63,11 +80,77 @@ def _shipment_live_context(shipment: Shipment) -> dict:
     }
 
 
+def _shipment_context(
+    request: HttpRequest, shipment: Shipment, release_form: ReleaseForm | None = None
+) -> dict:
+    return _shipment_live_context(shipment) | {
+        "alerts": shipment_alerts(shipment),
+        "acts_on_alerts": alerts_actor(request.user),
+        "excursions": excursion_panel(shipment),
+        "timeline": contract_timeline(shipment, request.user),
+        "evidence_visible": evidence_visible(shipment, request.user),
+        "release_form": release_form or ReleaseForm(),
+    }
+
+
 @login_required
 def shipment_page(request: HttpRequest, reference: str) -> HttpResponse:
     shipment = shipment_for(request.user, reference)
-    context = _shipment_live_context(shipment) | {"alerts": shipment_alerts(shipment)}
-    return render(request, "frontend/shipment.html", context)
+    return render(request, "frontend/shipment.html", _shipment_context(request, shipment))
+
+
+def _sentence(error: Exception) -> str:
+    text = str(error)
+    return f"{text[:1].upper()}{text[1:]}."
+
+
+@login_required
+@require_POST
+def release_sign_view(request: HttpRequest, reference: str) -> HttpResponse:
+    """Sign the receiver's release; a refusal re-renders the page with the reason."""
+    shipment = shipment_for(request.user, reference)
+    form = ReleaseForm(request.POST)
+    status = 400
+    if form.is_valid():
+        try:
+            release_sign(
+                shipment=shipment,
+                user=request.user,
+                password=form.cleaned_data["password"],
+                decision=form.cleaned_data["decision"],
+                fraction=form.fraction(),
+                reason=form.cleaned_data["reason"],
+            )
+        except SignatureRefused as refused:
+            form.add_error(None, _sentence(refused))
+            status = 403
+        except ContractError as error:
+            form.add_error(None, f"Not signed: {error}.")
+        else:
+            messages.success(request, "Release signed and anchored in the ledger.")
+            return redirect("shipment", reference)
+    context = _shipment_context(request, shipment, form)
+    return render(request, "frontend/shipment.html", context, status=status)
+
+
+@login_required
+def shipment_report(request: HttpRequest, reference: str) -> HttpResponse:
+    shipment = shipment_for(request.user, reference)
+    response = HttpResponse(shipment_report_pdf(shipment), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="shipment-report-{shipment.reference}.pdf"'
+    return response
+
+
+@login_required
+def claim_evidence(request: HttpRequest, reference: str, claim_id: int) -> JsonResponse:
+    claim = claim_for(shipment_for(request.user, reference), request.user, claim_id)
+    if claim.evidence is None:
+        raise Http404("The claim's evidence waits for the next checkpoint")
+    response = JsonResponse(claim.evidence)
+    response["Content-Disposition"] = (
+        f'attachment; filename="claim-{claim.pk}-{reference}-evidence.json"'
+    )
+    return response
 
 
 @login_required
@@ -89,10 +172,47 @@ def alerts_page(request: HttpRequest) -> HttpResponse:
         "frontend/alerts.html",
         {
             "alerts": inbox_alerts(request.user, status),
+            "acts_on_alerts": alerts_actor(request.user),
             "status": status,
             "statuses": Alert.Status.choices,
         },
     )
+
+
+def _alert_note(request: HttpRequest, alert_id: int, add) -> HttpResponse:
+    """Add a note with ``add`` (a coldchain.alerts service); htmx gets the alert's
+    notes and forms back, a plain form post the shipment page."""
+    alert = alert_for(request.user, alert_id)
+    error, status = "", 200
+    try:
+        add(alert, request.user, request.POST.get("text", ""))
+    except AlertPermissionError as refused:
+        error, status = f"Not allowed: {refused}.", 403
+    except AlertError as invalid:
+        error, status = f"Not saved: {invalid}.", 400
+    if not request.headers.get("HX-Request"):
+        if error:
+            messages.error(request, error)
+        return redirect("shipment", alert.shipment.reference)
+    context = {
+        "alert": alert_for(request.user, alert_id),
+        "acts_on_alerts": alerts_actor(request.user),
+        "error": error,
+        "swapped": True,
+    }
+    return render(request, "frontend/alerts/_actions.html", context, status=status)
+
+
+@login_required
+@require_POST
+def alert_acknowledge_view(request: HttpRequest, alert_id: int) -> HttpResponse:
+    return _alert_note(request, alert_id, alert_acknowledge)
+
+
+@login_required
+@require_POST
+def alert_comment_view(request: HttpRequest, alert_id: int) -> HttpResponse:
+    return _alert_note(request, alert_id, alert_comment)
 
 
 def _int_or_none(value: str | None) -> int | None:

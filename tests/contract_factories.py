@@ -11,7 +11,7 @@ from django.utils import timezone
 from coldchain.anchoring import ASSESSMENT_KIND, assessment_claims, entry_instant
 from coldchain.contracts import contract_activate
 from coldchain.models import Assessment, ContractTemplate, Shipment
-from coldchain.shipment_states import shipment_depart
+from coldchain.shipment_states import shipment_deliver, shipment_depart
 from devices.ingest import SOURCE_HTTP, IncomingMessage, readings_ingest
 from devices.models import Reading
 from ledger.platform_entries import platform_entry_sign
@@ -20,6 +20,9 @@ from tests.factories import DeviceWithKey, make_device
 from tests.shipment_factories import make_shipment
 
 DEPARTURE = datetime(2026, 1, 5, tzinfo=UTC)
+DELIVERED = DEPARTURE + timedelta(hours=3)
+# 45 minutes at 10.5 °C from minute 60: longer than the 30 min a single excursion may last.
+BREACH = [5.0] * 60 + [10.5] * 45 + [5.0] * 75
 TEMPLATE_TERMS = {
     "payment": {
         "amount": "10000",
@@ -48,6 +51,17 @@ def make_contract_shipment(*, overrides: dict | None = None) -> tuple[Shipment, 
     shipment = make_shipment(devices=[d.device for d in devices], departure_at=DEPARTURE)
     contract_activate(shipment, template=make_template(), overrides=overrides)
     shipment_depart(shipment, at=DEPARTURE)
+    shipment.refresh_from_db()
+    return shipment, devices
+
+
+def make_delivered(
+    temps: list[float], *, at: datetime = DELIVERED, overrides: dict | None = None
+) -> tuple[Shipment, list]:
+    """A shipment under contract with ``temps`` loaded (``load_readings``), delivered ``at``."""
+    shipment, devices = make_contract_shipment(overrides=overrides)
+    load_readings(devices, temps)
+    shipment_deliver(shipment, at=at)
     shipment.refresh_from_db()
     return shipment, devices
 

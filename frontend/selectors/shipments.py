@@ -10,6 +10,7 @@ from django.http import Http404
 from coldchain.access import shipments_visible_to
 from coldchain.models import Alert, Assessment, Shipment
 from devices.models import Reading
+from frontend.selectors.alerts import ALERT_RELATED, NOTES
 
 LIVE_STATUSES = (
     Shipment.Status.ACTIVE,
@@ -122,6 +123,4 @@ def latest_assessment(shipment: Shipment) -> Assessment | None:
 
 
 def shipment_alerts(shipment: Shipment) -> QuerySet[Alert]:
-    return shipment.alerts.select_related(
-        "last_assessment__breach_model", "last_assessment__breach_soon_model"
-    ).prefetch_related("notes__author")
+    return shipment.alerts.select_related(*ALERT_RELATED).prefetch_related(NOTES)

@@ -7,6 +7,7 @@ import base64
 from django import template
 
 from frontend.selectors.alerts import factor_texts
+from frontend.selectors.contracts import minutes_text
 
 register = template.Library()
 
@@ -16,6 +17,24 @@ FLAG_BADGES = {"ok": "ok", "breach_soon": "warn", "breach": "bad", "sensor_fault
 @register.filter
 def factors(top_factors: list) -> list[str]:
     return factor_texts(top_factors)
+
+
+@register.filter
+def minutes(value: float | None) -> str:
+    return minutes_text(value)
+
+
+@register.filter
+def party_name(slug: str, names: dict[str, str]) -> str:
+    return names.get(slug, slug)
+
+
+ALERT_STATUS_BADGES = {"open": "bad", "acknowledged": "info", "closed": "grey"}
+
+
+@register.filter
+def alert_status_badge(status: str) -> str:
+    return ALERT_STATUS_BADGES.get(status, "grey")
 
 
 @register.filter

@@ -30,6 +30,8 @@ from coldchain.contracts import (
     contract_evaluate,
     contract_facts_recheck,
     contracts_due,
+    shipment_accounting_terms,
+    shipment_default_terms,
 )
 from coldchain.models import (
     ContractAction,
@@ -55,21 +57,21 @@ from ledger.services import log_seal
 from ledger.verify import verify_bundle
 from tests.analytics.boosters import register_both
 from tests.contract_factories import (
+    BREACH,
+    DELIVERED,
     DEPARTURE,
     load_readings,
     make_assessment,
     make_contract_shipment,
+    make_delivered,
     make_template,
 )
 from tests.shipment_factories import PASSWORD, make_party, make_shipment, make_user
 
 REPO = Path(__file__).resolve().parents[2]
 THREE_HOURS_CLEAN = [5.0] * 180
-# 45 minutes at 10.5 °C from minute 60: longer than the 30 min a single excursion may last.
-BREACH = [5.0] * 60 + [10.5] * 45 + [5.0] * 75
 # The door open six minutes: 9.5 °C, inside the band, well within every allowance.
 DOOR_OPEN = [5.0] * 60 + [9.5] * 6 + [5.0] * 114
-DELIVERED = DEPARTURE + timedelta(hours=3)
 AFTER_WINDOW = DELIVERED + timedelta(hours=48, minutes=1)
 
 pytestmark = pytest.mark.django_db
@@ -95,20 +97,12 @@ def events():
 def recently_delivered(temps):
     """Delivered an hour ago, so that a release signed now precedes the evaluations;
     (shipment, the instant the dispute window has passed)."""
-    shipment, _ = delivered(temps, at=timezone.now() - timedelta(hours=1))
+    shipment, _ = make_delivered(temps, at=timezone.now() - timedelta(hours=1))
     return shipment, shipment.delivered_at + timedelta(hours=48, minutes=1)
 
 
 def receiver_manager(shipment, role=Membership.Role.MANAGER):
     return make_user(shipment.receiver, role=role)
-
-
-def delivered(temps, *, at=DELIVERED, overrides=None):
-    shipment, devices = make_contract_shipment(overrides=overrides)
-    load_readings(devices, temps)
-    shipment_deliver(shipment, at=at)
-    shipment.refresh_from_db()
-    return shipment, devices
 
 
 def logged(entry) -> dict:
@@ -148,6 +142,20 @@ def test_activation_refuses_a_payee_who_is_not_a_party_of_the_shipment():
         )
 
 
+def test_a_shipment_is_accounted_under_its_contracts_terms():
+    shipment, _ = make_contract_shipment(overrides={"excursions": {"max_single_min": 20}})
+    terms = shipment_accounting_terms(shipment)
+    assert terms == shipment.contract.terms
+    assert terms["excursions"]["max_single_min"] == 20
+
+
+def test_without_a_contract_a_shipment_is_accounted_under_its_products_limits():
+    shipment = make_shipment()
+    terms = shipment_accounting_terms(shipment)
+    assert terms == shipment_default_terms(shipment)
+    assert terms["excursions"]["max_single_min"] == shipment.product.max_single_excursion_min
+
+
 def test_a_shipment_has_one_contract():
     shipment, _ = make_contract_shipment()
     with pytest.raises(ContractError, match="already has a contract"):
@@ -163,7 +171,7 @@ def test_a_shipment_without_a_contract_cannot_depart():
 
 
 def test_every_transition_is_recorded_and_anchored(events):
-    shipment, _ = delivered(THREE_HOURS_CLEAN)
+    shipment, _ = make_delivered(THREE_HOURS_CLEAN)
     transitions = list(shipment.transitions.order_by("id"))
     assert [(t.from_status, t.to_status) for t in transitions] == [
         ("active", "in_transit"),
@@ -179,13 +187,13 @@ def test_every_transition_is_recorded_and_anchored(events):
 
 
 def test_a_delivered_shipment_cannot_be_delivered_again():
-    shipment, _ = delivered(THREE_HOURS_CLEAN)
+    shipment, _ = make_delivered(THREE_HOURS_CLEAN)
     with pytest.raises(ContractError, match="is delivered: it cannot become delivered"):
         shipment_deliver(shipment, at=DELIVERED)
 
 
 def test_a_delivered_shipment_cannot_depart():
-    shipment, _ = delivered(THREE_HOURS_CLEAN)
+    shipment, _ = make_delivered(THREE_HOURS_CLEAN)
     with pytest.raises(ContractError, match="is delivered: it cannot become in_transit"):
         shipment_depart(shipment, at=DELIVERED)
 
@@ -200,7 +208,7 @@ def test_a_delivery_time_in_the_future_is_refused():
 
 
 def test_the_receivers_manager_signs_the_release_with_name_time_and_meaning():
-    shipment, _ = delivered(THREE_HOURS_CLEAN)
+    shipment, _ = make_delivered(THREE_HOURS_CLEAN)
     user = receiver_manager(shipment)
     signature = release_sign(shipment=shipment, user=user, password=PASSWORD, decision="released")
     assert signature.printed_name == user.get_full_name()
@@ -220,7 +228,7 @@ def test_the_receivers_manager_signs_the_release_with_name_time_and_meaning():
 
 
 def test_a_wrong_password_signs_nothing():
-    shipment, _ = delivered(THREE_HOURS_CLEAN)
+    shipment, _ = make_delivered(THREE_HOURS_CLEAN)
     with pytest.raises(SignatureRefused, match="password"):
         release_sign(
             shipment=shipment,
@@ -235,7 +243,7 @@ def test_a_wrong_password_signs_nothing():
 
 @pytest.mark.parametrize("who", ["carrier_manager", "receiver_operator"])
 def test_only_a_manager_of_the_receiver_may_sign(who):
-    shipment, _ = delivered(THREE_HOURS_CLEAN)
+    shipment, _ = make_delivered(THREE_HOURS_CLEAN)
     user = (
         make_user(shipment.carrier)
         if who == "carrier_manager"
@@ -256,7 +264,7 @@ def test_only_a_manager_of_the_receiver_may_sign(who):
     ],
 )
 def test_an_incomplete_release_decision_is_refused(decision, fraction, reason, message):
-    shipment, _ = delivered(THREE_HOURS_CLEAN)
+    shipment, _ = make_delivered(THREE_HOURS_CLEAN)
     with pytest.raises(ContractError, match=message):
         release_sign(
             shipment=shipment,
@@ -285,7 +293,7 @@ def test_a_load_still_in_transit_cannot_be_released():
 def test_a_clean_delivery_is_paid_once_after_the_dispute_window(
     events, django_capture_on_commit_callbacks
 ):
-    shipment, _ = delivered(THREE_HOURS_CLEAN)
+    shipment, _ = make_delivered(THREE_HOURS_CLEAN)
     with django_capture_on_commit_callbacks(execute=True):
         assert contract_evaluate(shipment, now=DELIVERED + timedelta(hours=47)) == []
         (payment,) = contract_evaluate(shipment, now=AFTER_WINDOW)
@@ -301,7 +309,7 @@ def test_a_clean_delivery_is_paid_once_after_the_dispute_window(
 
 
 def test_a_payment_entry_names_terms_facts_and_readings():
-    shipment, _ = delivered(THREE_HOURS_CLEAN)
+    shipment, _ = make_delivered(THREE_HOURS_CLEAN)
     (payment,) = contract_evaluate(shipment, now=AFTER_WINDOW)
     claims = logged(payment.ledger_entry)
     assert claims["kind"] == CONTRACT_ACTION
@@ -318,13 +326,13 @@ def test_a_payment_entry_names_terms_facts_and_readings():
 
 
 def test_shipments_whose_dispute_window_ended_are_due():
-    shipment, _ = delivered(THREE_HOURS_CLEAN)
+    shipment, _ = make_delivered(THREE_HOURS_CLEAN)
     assert contracts_due(DELIVERED + timedelta(hours=47)) == []
     assert contracts_due(AFTER_WINDOW) == [shipment]
 
 
 def test_a_dispute_within_the_window_stops_the_payment_decision():
-    shipment, _ = delivered(THREE_HOURS_CLEAN, at=timezone.now() - timedelta(hours=1))
+    shipment, _ = make_delivered(THREE_HOURS_CLEAN, at=timezone.now() - timedelta(hours=1))
     dispute_open(shipment=shipment, user=make_user(shipment.shipper), reason="wrong count")
     shipment.refresh_from_db()
     assert shipment.status == "disputed"
@@ -332,14 +340,14 @@ def test_a_dispute_within_the_window_stops_the_payment_decision():
 
 
 def test_only_a_manager_of_one_of_the_shipments_parties_may_dispute():
-    shipment, _ = delivered(THREE_HOURS_CLEAN, at=timezone.now() - timedelta(hours=1))
+    shipment, _ = make_delivered(THREE_HOURS_CLEAN, at=timezone.now() - timedelta(hours=1))
     outsider = make_user(make_party(Party.Kind.SHIPPER))
     with pytest.raises(ContractError, match="only a manager of one of the shipment's parties"):
         dispute_open(shipment=shipment, user=outsider, reason="not ours")
 
 
 def test_a_dispute_after_the_window_is_refused():
-    shipment, _ = delivered(THREE_HOURS_CLEAN)
+    shipment, _ = make_delivered(THREE_HOURS_CLEAN)
     with pytest.raises(ContractError, match="not within its dispute window"):
         dispute_open(shipment=shipment, user=make_user(shipment.shipper), reason="too late")
 
@@ -407,7 +415,7 @@ def test_breach_warns_the_carrier_then_files_a_claim_whose_evidence_verifies_off
 
 
 def test_the_claims_evidence_is_built_once():
-    shipment, _ = delivered(BREACH)
+    shipment, _ = make_delivered(BREACH)
     (claim_action,) = contract_evaluate(shipment, now=DELIVERED)
     log_seal()
     claim = claim_action.claim
@@ -418,7 +426,7 @@ def test_the_claims_evidence_is_built_once():
 
 
 def test_a_claim_bundle_with_a_changed_entry_fails_offline_verification():
-    shipment, _ = delivered(BREACH)
+    shipment, _ = make_delivered(BREACH)
     (claim_action,) = contract_evaluate(shipment, now=DELIVERED)
     log_seal()
     claim_evidence_attach(claim_action.claim)
@@ -433,7 +441,7 @@ def test_a_claim_bundle_with_a_changed_entry_fails_offline_verification():
 
 
 def test_a_door_open_transient_within_allowance_files_no_claim():
-    shipment, _ = delivered(DOOR_OPEN)
+    shipment, _ = make_delivered(DOOR_OPEN)
     assert contract_evaluate(shipment, now=DELIVERED) == []
     (payment,) = contract_evaluate(shipment, now=AFTER_WINDOW)
     assert payment.kind == "payment_released"
@@ -442,7 +450,7 @@ def test_a_door_open_transient_within_allowance_files_no_claim():
 
 def test_readings_in_the_adaptation_period_are_ignored():
     warm_start = [12.5] * 9 + [5.0] * 171  # nine minutes beyond the band while loading
-    shipment, _ = delivered(warm_start)
+    shipment, _ = make_delivered(warm_start)
     (payment,) = contract_evaluate(shipment, now=AFTER_WINDOW)
     assert payment.kind == "payment_released"
 
@@ -534,7 +542,7 @@ def test_concurrent_evaluations_record_each_action_once():
 
 
 def test_an_untouched_contract_history_verifies(capsys):
-    shipment, _ = delivered(BREACH)
+    shipment, _ = make_delivered(BREACH)
     contract_evaluate(shipment, now=AFTER_WINDOW)
     log_seal()
     call_command("verify_ledger")
@@ -543,7 +551,7 @@ def test_an_untouched_contract_history_verifies(capsys):
 
 
 def test_a_tampered_stored_reading_no_longer_matches_the_claims_evidence():
-    shipment, _ = delivered(BREACH)
+    shipment, _ = make_delivered(BREACH)
     (claim,) = contract_evaluate(shipment, now=DELIVERED)
     log_seal()
     reading = Reading.objects.filter(ledger_entry__sealed__index=claim.reading_indices[5]).get()
@@ -556,7 +564,7 @@ def test_a_tampered_stored_reading_no_longer_matches_the_claims_evidence():
 
 
 def test_a_tampered_stored_action_fails_verify_ledger():
-    shipment, _ = delivered(THREE_HOURS_CLEAN)
+    shipment, _ = make_delivered(THREE_HOURS_CLEAN)
     (payment,) = contract_evaluate(shipment, now=AFTER_WINDOW)
     log_seal()
     ContractAction.objects.filter(pk=payment.pk).update(amount=Decimal("99999.00"))
@@ -565,7 +573,7 @@ def test_a_tampered_stored_action_fails_verify_ledger():
 
 
 def test_a_tampered_release_signature_fails_verify_ledger():
-    shipment, _ = delivered(THREE_HOURS_CLEAN)
+    shipment, _ = make_delivered(THREE_HOURS_CLEAN)
     signature = release_sign(
         shipment=shipment,
         user=receiver_manager(shipment),
@@ -590,8 +598,8 @@ def test_a_delivery_before_the_departure_is_refused():
 
 
 def test_the_beat_task_settles_due_shipments_and_attaches_claim_evidence():
-    clean, _ = delivered(THREE_HOURS_CLEAN)
-    breached, _ = delivered(BREACH)
+    clean, _ = make_delivered(THREE_HOURS_CLEAN)
+    breached, _ = make_delivered(BREACH)
     contract_evaluate(breached, now=DELIVERED)  # the claim, filed on delivery
     log_seal()
     result = evaluate_due_contracts()
@@ -603,7 +611,7 @@ def test_the_beat_task_settles_due_shipments_and_attaches_claim_evidence():
 
 
 def test_the_command_evaluates_the_named_shipments(capsys):
-    shipment, _ = delivered(THREE_HOURS_CLEAN)
+    shipment, _ = make_delivered(THREE_HOURS_CLEAN)
     call_command("evaluate_contracts", shipment.reference)
     out = capsys.readouterr().out
     assert f"{shipment.reference}/payment: payment_released" in out
@@ -639,7 +647,7 @@ def test_a_rejection_files_its_claim_at_once(eager_celery, django_capture_on_com
 
 
 def test_a_tampered_claim_row_fails_verify_ledger():
-    shipment, _ = delivered(BREACH)
+    shipment, _ = make_delivered(BREACH)
     (claim_action,) = contract_evaluate(shipment, now=DELIVERED)
     log_seal()
     InsuranceClaim.objects.filter(action=claim_action).update(policy="POL-OTHER")
