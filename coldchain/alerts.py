@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from coldchain.access import shipments_visible_to
+from coldchain.access import acts_as_staff, shipments_visible_to
 from coldchain.anchoring import ALERT_NOTE_KIND, alert_note_claims, entry_instant
 from coldchain.models import Alert, AlertNote, Assessment, Membership, Party
 from coldchain.signals import shipment_event
@@ -158,7 +158,7 @@ def _check_may_act(alert: Alert, user) -> None:
     """
     if not getattr(user, "is_authenticated", False):
         raise AlertPermissionError("sign in to act on alerts")
-    if user.is_staff or user.is_superuser:
+    if acts_as_staff(user):
         return
     membership = Membership.objects.filter(user=user).select_related("party").first()
     may_see = shipments_visible_to(user).filter(pk=alert.shipment_id).exists()

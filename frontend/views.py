@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from coldchain.access import acts_as_staff
 from coldchain.models import Alert, Shipment
 from devices.models import Device
 from devices.services import device_revoke
@@ -131,7 +132,7 @@ def devices_page(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def device_revoke_view(request: HttpRequest, device_id: str) -> HttpResponse:
-    if not request.user.is_staff:
+    if not acts_as_staff(request.user):
         raise PermissionDenied("Only platform staff revoke devices.")
     reason = request.POST.get("reason", "").strip()
     if not reason:
