@@ -125,7 +125,12 @@ def ledger_page(request: HttpRequest) -> HttpResponse:
 @login_required
 def devices_page(request: HttpRequest) -> HttpResponse:
     return render(
-        request, "frontend/devices.html", {"devices": devices_with_rejections(request.user)}
+        request,
+        "frontend/devices.html",
+        {
+            "devices": devices_with_rejections(request.user),
+            "may_revoke": acts_as_staff(request.user),
+        },
     )
 
 
