@@ -153,5 +153,5 @@ class DeviceAttachmentAdmin(admin.ModelAdmin):
     list_filter = (("attached_until", admin.EmptyFieldListFilter),)
     search_fields = ("shipment__reference", "device__id")
     autocomplete_fields = ("shipment", "device")
-    list_select_related = ("shipment",)
+    list_select_related = ("shipment", "device")
     date_hierarchy = "attached_from"
