@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 
 from analytics.models import ModelActivation, ModelVersion
 from analytics.registry import ModelArtifactError, model_version_activate
-from devices.admin import ReadOnlyAdmin
+from ledger.admin_base import ReadOnlyAdmin
 
 
 @admin.register(ModelVersion)
@@ -28,7 +28,12 @@ class ModelVersionAdmin(ReadOnlyAdmin):
             for name, value in sorted(version.metrics.items())
         )
 
-    @admin.action(description="Activate the selected version (one per task)")
+    def has_activate_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+        return request.user.has_perm("analytics.change_modelversion")
+
+    @admin.action(
+        description="Activate the selected version (one per task)", permissions=["activate"]
+    )
     def activate(self, request, queryset) -> None:
         versions = list(queryset)
         if len({version.task for version in versions}) != len(versions):
@@ -51,3 +56,4 @@ class ModelActivationAdmin(ReadOnlyAdmin):
     list_display = ("activated_at", "version", "previous", "entry")
     list_filter = ("version__task",)
     list_select_related = ("version", "previous", "entry__sealed")
+    date_hierarchy = "activated_at"

@@ -26,14 +26,24 @@ def user_party(user) -> Party | None:
     return membership.party if membership else None
 
 
+def is_auditor(user) -> bool:
+    party = user_party(user)
+    return party is not None and party.kind == Party.Kind.AUDITOR
+
+
+def acts_as_staff(user) -> bool:
+    """Platform staff who may act (revoke devices, acknowledge alerts): auditors are
+    staff only to read the admin console (coldchain.auditors), never to act."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return user.is_superuser or (user.is_staff and not is_auditor(user))
+
+
 def sees_everything(user) -> bool:
     """Staff and auditors: every shipment, read only where the data is evidence."""
     if not getattr(user, "is_authenticated", False):
         return False
-    if user.is_staff or user.is_superuser:
-        return True
-    party = user_party(user)
-    return party is not None and party.kind == Party.Kind.AUDITOR
+    return user.is_staff or user.is_superuser or is_auditor(user)
 
 
 def party_shipments_filter(party: Party) -> Q:

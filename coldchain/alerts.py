@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from coldchain.access import shipments_visible_to
+from coldchain.access import acts_as_staff, shipments_visible_to
 from coldchain.anchoring import ALERT_NOTE_KIND, alert_note_claims, entry_instant
 from coldchain.models import Alert, AlertNote, Assessment, Membership, Party
 from coldchain.signals import shipment_event
@@ -156,7 +156,7 @@ def alerts_actor(user) -> bool:
     a manager or operator of a party. Auditors and viewers read; they do not acknowledge."""
     if not getattr(user, "is_authenticated", False):
         return False
-    if user.is_staff or user.is_superuser:
+    if acts_as_staff(user):
         return True
     membership = Membership.objects.filter(user=user).select_related("party").first()
     return (

@@ -10,11 +10,13 @@ class ColdchainConfig(AppConfig):
         from coldchain.anchoring import ALERT_NOTE_KIND, ASSESSMENT_KIND
         from coldchain.contract_triggers import contract_evaluation_on_event
         from coldchain.evaluation_queue import shipments_mark_dirty_on_readings
+        from coldchain.evidence import select_shipment
         from coldchain.ledger_checks import check_alert_notes, check_assessments
         from coldchain.signals import shipment_event
         from coldchain.webhooks import receivers, tasks  # noqa: F401  (connect and register)
         from devices.signals import readings_stored
         from ledger.checkers import register_checker
+        from ledger.evidence import register_evidence_selector
 
         register_checker(ASSESSMENT_KIND, check_assessments)
         register_checker(ALERT_NOTE_KIND, check_alert_notes)
@@ -22,6 +24,7 @@ class ColdchainConfig(AppConfig):
         register_checker(contract_entries.SHIPMENT_TRANSITION, contract_checks.check_transitions)
         register_checker(contract_entries.CONTRACT_ACTION, contract_checks.check_actions)
         register_checker(contract_entries.RELEASE_SIGNED, contract_checks.check_releases)
+        register_evidence_selector("shipment", select_shipment)
         readings_stored.connect(
             shipments_mark_dirty_on_readings, dispatch_uid="coldchain.evaluation_queue"
         )

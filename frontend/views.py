@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from coldchain.access import acts_as_staff
 from coldchain.alerts import (
     AlertError,
     AlertPermissionError,
@@ -244,14 +245,19 @@ def ledger_page(request: HttpRequest) -> HttpResponse:
 @login_required
 def devices_page(request: HttpRequest) -> HttpResponse:
     return render(
-        request, "frontend/devices.html", {"devices": devices_with_rejections(request.user)}
+        request,
+        "frontend/devices.html",
+        {
+            "devices": devices_with_rejections(request.user),
+            "may_revoke": acts_as_staff(request.user),
+        },
     )
 
 
 @login_required
 @require_POST
 def device_revoke_view(request: HttpRequest, device_id: str) -> HttpResponse:
-    if not request.user.is_staff:
+    if not acts_as_staff(request.user):
         raise PermissionDenied("Only platform staff revoke devices.")
     reason = request.POST.get("reason", "").strip()
     if not reason:

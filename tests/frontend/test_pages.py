@@ -5,14 +5,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from coldchain.models import Alert
+from coldchain.models import Alert, Party
 from devices.ingest import SOURCE_HTTP, IncomingMessage, readings_ingest
 from devices.models import Device
 from ledger.log_key import log_vkey
 from ledger.services import log_seal
 from tests.factories import make_device
 from tests.frontend.dashboard_factories import make_alert
-from tests.shipment_factories import make_shipment
+from tests.shipment_factories import make_party, make_shipment, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -91,6 +91,19 @@ def test_a_party_member_cannot_revoke_a_device(signed_in, carrier):
     logger = make_device()
     make_shipment(carrier=carrier, devices=[logger.device])
     response = signed_in.post(f"/devices/{logger.id}/revoke", {"reason": "curious"})
+    logger.device.refresh_from_db()
+    assert response.status_code == 403
+    assert logger.device.status == Device.Status.ACTIVE
+
+
+def test_an_auditor_with_admin_access_cannot_revoke_a_device(client):
+    auditor = make_user(make_party(Party.Kind.AUDITOR))
+    auditor.is_staff = True  # as manage.py auditors_group --enroll makes them
+    auditor.save()
+    client.force_login(auditor)
+    logger = make_device()
+    assert "/revoke" not in client.get("/devices/").content.decode()
+    response = client.post(f"/devices/{logger.id}/revoke", {"reason": "curious"})
     logger.device.refresh_from_db()
     assert response.status_code == 403
     assert logger.device.status == Device.Status.ACTIVE

@@ -378,7 +378,7 @@ def test_export_writes_tlog_proof_files(evidence_log, tmp_path):
     [
         ((), "select entries with --index"),
         (("--index", "99"), "entry 99 is not under the checkpoint of size 62"),
-        (("--select", "shipment=7"), "no app offers a 'shipment' selector"),
+        (("--select", "container=7"), "no app offers a 'container' selector"),
         (("--select", "nonsense"), "--select wants NAME=VALUE"),
         (("--device", "nobody"), "no device 'nobody'"),
         (("--device", "truck-001-logger", "--since", "2027-01-01"), "selects no sealed entries"),

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from coldchain.evaluation import shipment_evaluate
 from coldchain.models import DeviceAttachment, Shipment
+from coldchain.reevaluation import shipment_evaluate_all
 
 
 class Command(BaseCommand):
@@ -28,17 +28,10 @@ class Command(BaseCommand):
             watched = DeviceAttachment.objects.values("shipment")
             shipments = list(Shipment.objects.filter(pk__in=watched).order_by("reference"))
         for shipment in shipments:
-            assessments = opened = closed = 0
-            while True:  # each run assesses at most EVALUATION_MAX_INSTANTS instants
-                result = shipment_evaluate(shipment)
-                if result.skipped:
-                    raise CommandError(f"{shipment.reference}: {result.skipped}")
-                assessments += result.assessments
-                opened += result.alerts_opened
-                closed += result.alerts_closed
-                if not result.more:
-                    break
+            result = shipment_evaluate_all(shipment)
+            if result.skipped:
+                raise CommandError(f"{shipment.reference}: {result.skipped}")
             self.stdout.write(
-                f"{shipment.reference}: {assessments} assessment(s), "
-                f"{opened} alert(s) opened, {closed} closed"
+                f"{shipment.reference}: {result.assessments} assessment(s), "
+                f"{result.alerts_opened} alert(s) opened, {result.alerts_closed} closed"
             )

@@ -12,9 +12,7 @@ from coldchain.webhooks.endpoints import (
     webhook_event_types_validate,
     webhook_url_validate,
 )
-from devices.admin import ReadOnlyAdmin
-
-# --- Webhooks -----------------------------------------------------------------
+from ledger.admin_base import HugeTableAdmin, ReadOnlyAdmin
 
 
 def _field_error(error: ValidationError, field: str) -> forms.ValidationError:
@@ -54,6 +52,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     list_display = ("url", "party", "event_types", "active", "created_at")
     list_filter = ("active", "party")
     search_fields = ("url", "party__name")
+    list_select_related = ("party",)
 
     def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
         return ("party",) if obj is not None else ()
@@ -123,4 +122,9 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
         )
 
 
-# --- End of webhooks --------------------------------------------------------------
+@admin.register(WebhookAttempt)
+class WebhookAttemptAdmin(HugeTableAdmin):
+    list_display = ("delivery", "number", "at", "status_code", "error", "duration_ms")
+    list_filter = (("at", admin.DateFieldListFilter),)
+    search_fields = ("=delivery__event_id", "delivery__endpoint__url")
+    list_select_related = ("delivery",)
