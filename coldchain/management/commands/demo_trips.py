@@ -7,6 +7,7 @@ import signal
 import threading
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 from django.utils import timezone
 
 from coldchain.demo_fleet import demo_fleet_load, demo_fleet_path
@@ -31,11 +32,18 @@ class Command(BaseCommand):
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
         while True:
-            synced = demo_trips_sync(config, now=timezone.now())
-            if synced.created or synced.departed or synced.delivered:
-                self.stdout.write(
-                    f"demo trips: {synced.created} booked, {synced.departed} departed, "
-                    f"{synced.delivered} delivered"
-                )
+            try:
+                synced = demo_trips_sync(config, now=timezone.now())
+            except DatabaseError as error:
+                if every is None:
+                    raise CommandError(f"demo trips: {error}") from None
+                # A busy database (SQLite under every demo process): next round.
+                self.stderr.write(f"demo trips: {error}; trying again in {every:g} s")
+            else:
+                if synced.created or synced.departed or synced.delivered:
+                    self.stdout.write(
+                        f"demo trips: {synced.created} booked, {synced.departed} departed, "
+                        f"{synced.delivered} delivered"
+                    )
             if every is None or stop.wait(every):
                 return
