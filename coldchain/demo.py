@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from coldchain.demo_fleet import (
+    BACKLOG_S,
     demo_devices_ensure,
     demo_fleet_config,
     demo_fleet_path,
@@ -132,8 +133,11 @@ def demo_processes(
                 *simulator_arguments(fleet),
                 "--speedup",
                 str(speedup),
-                # The fleet starts in the past: fast at first, then live,
-                # never ahead of the platform clock.
+                # Replay at most the last six hours (a demo stopped for days
+                # skips the rest): fast at first, then live, never ahead of
+                # the platform clock.
+                "--not-before",
+                f"now-{BACKLOG_S:g}s",
                 "--catch-up",
             ],
         ),

@@ -36,6 +36,7 @@ from devices.simulator.publisher import DEFAULT_WINDOW, Publisher
 
 OFFLINE_START = "2026-01-05T00:00:00Z"
 ONLINE_ONLY = (
+    "not_before",
     "mqtt_url",
     "protocol",
     "client_id",
@@ -240,6 +241,12 @@ class Command(BaseCommand):
             help="Stop after this many reading intervals (run forever)",
         )
         online.add_argument(
+            "--not-before",
+            metavar="TIME",
+            help="Send no instant before TIME (RFC 3339 or 'now-6h'); the trips still follow "
+            "the plan from --start (default: from --start, or after the outbox's last instant)",
+        )
+        online.add_argument(
             "--catch-up",
             action="store_true",
             help="Never let simulated time pass the wall clock (speedup only while behind)",
@@ -362,6 +369,12 @@ class Command(BaseCommand):
             )
         except ValueError as error:
             raise CommandError(str(error)) from None
+        not_before = config.start
+        if options["not_before"] is not None:
+            try:
+                not_before = parse_start(options["not_before"], time.time())
+            except ValueError as error:
+                raise CommandError(f"--not-before {options['not_before']!r}: {error}") from None
         key_dir = options["key_dir"] or settings.DEVICE_KEY_DIR
         try:
             keys = fleet_keys(
@@ -379,6 +392,7 @@ class Command(BaseCommand):
                 self.stdout.write(
                     "simulate: continuing the simulated clock after the last instant in the outbox"
                 )
+            first_instant = max(first_instant, not_before)
             backlog = outbox.count()
             publisher = Publisher(
                 outbox,
