@@ -115,7 +115,7 @@ def demo_trips_sync(
     """Book every planned trip that starts before ``now + lookahead_s``; depart
     those that started; deliver those the clock and the readings have passed."""
     synced = TripsSynced()
-    booking = _Booking()
+    booking: _Booking | None = None  # looked up once there is a trip to book
     trucks = truck_ids(config.truck_prefix, config.trucks)
     plan = fleet_trips(config, until=now.timestamp() + lookahead_s)
     references = [trip_reference(truck, trip.index) for truck in trucks for trip in plan[truck]]
@@ -127,6 +127,7 @@ def demo_trips_sync(
         for trip in plan[truck]:
             shipment = existing.get(trip_reference(truck, trip.index))
             if shipment is None:
+                booking = booking or _Booking()
                 try:
                     shipment = booking.book(truck, carrier, trip, devices)
                 except IntegrityError:

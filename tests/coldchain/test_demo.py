@@ -13,6 +13,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import urllib.error
 import urllib.parse
 import urllib.request
 from datetime import UTC, datetime
@@ -161,6 +162,12 @@ def test_a_carrier_signs_in_with_the_printed_password_and_sees_its_trucks_shipme
         page = response.read().decode()
     assert "truck-001-trip-" in page
     assert "truck-002-trip-" not in page, "the other carrier's trucks are not its business"
+    with browser.open(f"{base}/shipments/truck-001-trip-0000/") as response:
+        assert response.status == 200
+        assert "truck-001-trip-0000" in response.read().decode()
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        browser.open(f"{base}/shipments/truck-002-trip-0000/")
+    assert refused.value.code == 404
 
 
 def test_ctrl_c_stops_every_process(demo):
