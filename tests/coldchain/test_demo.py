@@ -99,6 +99,12 @@ def instant(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def truth_rows(path: Path) -> list[dict]:
+    """The simulator's ground truth so far, in whole lines (it is written in blocks)."""
+    text = path.read_text() if path.exists() else ""
+    return list(csv.DictReader(io.StringIO(text[: text.rfind("\n") + 1])))
+
+
 def test_the_readings_are_sealed_and_the_demo_witness_cosigns_a_checkpoint(demo):
     witnessed = wait_until(lambda: demo.count("ledger_cosignature") >= 1, 60, interval=1)
     assert witnessed, demo.log()
@@ -125,11 +131,9 @@ def test_the_shipments_load_what_the_simulated_trucks_carry(demo):
                join coldchain_deviceattachment a on a.shipment_id = s.id group by s.reference"""
         )
     }
-    # The simulator's ground truth, in whole lines (the file is written in blocks).
-    text = (demo.var_dir / "simulator-truth" / "truth.csv").read_text()
-    rows = list(csv.DictReader(io.StringIO(text[: text.rfind("\n") + 1])))
-    assert len(rows) >= 10
-    for row in rows:
+    truth = demo.var_dir / "simulator-truth" / "truth.csv"
+    assert wait_until(lambda: len(truth_rows(truth)) >= 10, 60, interval=1), demo.log()
+    for row in truth_rows(truth):
         reference = f"{row['truck']}-trip-{int(row['trip']):04d}"
         code, start, end = shipments[reference]
         assert code == row["product"], row
