@@ -6,6 +6,7 @@ online publisher (all trucks at each reporting instant, paced by the clock).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from devices.simulator.faults import (
@@ -179,6 +180,16 @@ class Fleet:
 
     def time_of(self, k: int) -> float:
         return self.config.start + k * self.config.interval_s
+
+    def skip_to(self, t: float) -> None:
+        """Make the next reporting instant the first one at or after ``t``.
+
+        The trucks still drive the plan from ``config.start``: the first
+        instant after the skip integrates the physics over the skipped time,
+        so a resumed run carries the same loads as one never interrupted.
+        """
+        interval = self.config.interval_s
+        self.k = max(self.k, math.ceil((t - self.config.start) / interval - 1e-9))
 
     def advance_unit(self, unit: TruckUnit, k: int) -> tuple[Truth, str, list[Emitted]]:
         """Move one truck to reporting instant ``k``; its truth, timestamp and messages."""

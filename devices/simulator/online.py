@@ -57,7 +57,8 @@ def resume_start(outbox: Outbox, requested: float, interval_s: float) -> float:
 
     The platform rejects a reading whose seq grows while its ts does not, so
     after a restart the clock continues from the last instant in the outbox
-    state even if that ran ahead of the wall clock (``--speedup``).
+    state even if that ran ahead of the wall clock (``--speedup``). The trips
+    stay on the plan from ``requested`` (``OnlineSimulator(first_instant=)``).
     """
     last = outbox.get_meta(SIM_TIME_KEY)
     if last is None:
@@ -83,8 +84,14 @@ class OnlineSimulator:
         stop: threading.Event | None = None,
         hard_stop: threading.Event | None = None,
         wall_clock: Callable[[], float] = time.time,
+        first_instant: float | None = None,
     ) -> None:
+        """``first_instant``: produce nothing before it (a resumed run, see
+        ``resume_start``); the trips still follow the plan from ``config.start``."""
         self.fleet = Fleet(config, last_seqs=outbox.last_seqs())
+        if first_instant is not None:
+            self.fleet.skip_to(first_instant)
+        self.first = self.fleet.time_of(self.fleet.k)
         missing = {info.device for info in self.fleet.device_infos} - set(keys)
         if missing:
             raise ValueError(f"no private key for {', '.join(sorted(missing))}")
@@ -107,7 +114,7 @@ class OnlineSimulator:
 
     def _due(self, t: float, wall_start: float) -> float:
         """Wall-clock time at which simulated instant ``t`` is produced."""
-        due = wall_start + (t - self.config.start) / self.options.speedup
+        due = wall_start + (t - self.first) / self.options.speedup
         if self.options.catch_up:
             due = max(due, t)
         return due
@@ -116,14 +123,14 @@ class OnlineSimulator:
         options = self.options
         if options.readings is not None and instants >= options.readings:
             return True
-        return options.duration_s is not None and t - self.config.start >= options.duration_s
+        return options.duration_s is not None and t - self.first >= options.duration_s
 
     def run(self) -> RunStats:
-        stats = RunStats(start=self.config.start)
+        stats = RunStats(start=self.first)
         publisher = self.publisher
         wall_start = self.wall_clock()
         publisher.start()
-        last_t = self.config.start
+        last_t = self.first
         next_report = wall_start + PROGRESS_EVERY_S
         try:
             while not self.stop.is_set():

@@ -131,6 +131,30 @@ def plan_trip(
     )
 
 
+def trip_draw(
+    *,
+    seed: int,
+    truck: str,
+    index: int,
+    start: float,
+    origin: tuple[str, float, float],
+    products: tuple[Product, ...],
+    trip_hours: tuple[float, float],
+    interval_s: float,
+) -> Trip:
+    """Trip ``index`` of ``truck``: each trip has its own random stream, so
+    the plan never depends on the physics, the faults or the readings."""
+    return plan_trip(
+        random.Random(f"trip:{seed}:{truck}:{index}"),
+        index=index,
+        start=start,
+        origin=origin,
+        products=products,
+        trip_hours=trip_hours,
+        interval_s=interval_s,
+    )
+
+
 class Truth:
     """The true state of one truck at one reporting instant."""
 
@@ -167,6 +191,13 @@ def make_body(rng: random.Random) -> Body:
     )
 
 
+def truck_draw(seed: int, truck: str) -> tuple[Body, tuple[str, float, float]]:
+    """A truck's body and the city its first trip loads at."""
+    rng = random.Random(f"body:{seed}:{truck}")
+    body = make_body(rng)
+    return body, CITIES[rng.randrange(len(CITIES))]
+
+
 class TruckSim:
     """One truck's trips, physics and truck faults, advanced on a fixed grid."""
 
@@ -188,8 +219,7 @@ class TruckSim:
         self.dt = interval_s / self.substeps
         self.products = products
         self.trip_hours = trip_hours
-        rng = random.Random(f"body:{seed}:{truck}")
-        self.body = make_body(rng)
+        self.body, first_origin = truck_draw(seed, truck)
         self._closed_humidity = 1.0 - math.exp(-self.dt / HUMIDITY_CLOSED_TAU_S)
         self._door_humidity = 1.0 - math.exp(-self.dt / HUMIDITY_DOOR_TAU_S)
         self.faults: list[Fault] = []  # truck faults, applied or pending
@@ -200,14 +230,14 @@ class TruckSim:
         self.power_w = 0.0
         self.trip: Trip
         self.state: ThermalState
-        self._begin_trip(0, start, CITIES[rng.randrange(len(CITIES))])
+        self._begin_trip(0, start, first_origin)
 
     # --- trips ----------------------------------------------------------------
 
     def _begin_trip(self, index: int, start: float, origin: tuple[str, float, float]) -> None:
-        rng = random.Random(f"trip:{self.seed}:{self.truck}:{index}")
-        trip = plan_trip(
-            rng,
+        trip = trip_draw(
+            seed=self.seed,
+            truck=self.truck,
             index=index,
             start=start,
             origin=origin,

@@ -9,7 +9,6 @@ from django.core.management import CommandError, call_command
 from devices.keys import generate_private_key, load_private_key, raw_public_key, write_private_key
 from devices.models import Device
 from devices.services import device_register
-from devices.simulator.fleet import FleetConfig
 from devices.simulator.online import OnlineOptions, OnlineSimulator, aligned_now, resume_start
 from devices.simulator.outbox import Outbox
 
@@ -57,7 +56,7 @@ def test_the_clock_resumes_after_the_last_instant_even_when_it_ran_ahead(tmp_pat
 def test_speedup_paces_simulated_time_and_catch_up_never_passes_the_wall_clock(tmp_path):
     def due(**options):
         simulator = OnlineSimulator.__new__(OnlineSimulator)
-        simulator.config = FleetConfig(start=10_000.0)
+        simulator.first = 10_000.0
         simulator.options = OnlineOptions(**options)
         return simulator._due
 

@@ -1,5 +1,6 @@
 """Store and forward against a real Mosquitto: no reading is lost to an outage or a restart."""
 
+import csv
 import os
 import re
 import signal
@@ -7,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,9 @@ from django.core.management import call_command
 from devices.keys import generate_private_key, write_private_key
 from devices.models import Device
 from devices.mqtt import MqttConfig
+from devices.simulator.fleet import FleetConfig
 from devices.simulator.outbox import Outbox
+from devices.simulator.plan import fleet_trips
 from devices.simulator.publisher import Publisher
 from devices.wire import decode_payload, parse_compact, sign_reading, topic_for, verify_signature
 from tests.simulator.conftest import Collector, complete
@@ -250,3 +254,23 @@ def test_a_killed_simulator_loses_nothing_once_it_runs_again(tmp_path, broker, c
     assert "0 left in the outbox" in output
     expected = {device: committed[device] + 10 for device in devices}
     assert collector.wait_until(complete(expected), 10), (expected, collector.seqs())
+
+
+@pytest.mark.django_db
+def test_not_before_skips_the_early_instants_but_keeps_the_trips_of_the_plan(
+    tmp_path, broker, collector
+):
+    start, not_before = "2026-01-05T00:00:00Z", "2026-01-05T10:00:30Z"
+    arguments = ["--start", start, "--trip-hours", "2-4", "--readings", "3", "--speedup", "5000"]
+    run_command(*online(tmp_path, broker, *arguments, "--not-before", not_before))
+    with (tmp_path / "truth" / "truth.csv").open(newline="") as handle:
+        truths = list(csv.DictReader(handle))
+    config = FleetConfig(
+        start=datetime.fromisoformat(start).timestamp(), trucks=2, trip_hours=(2.0, 4.0)
+    )
+    plan = fleet_trips(config, until=datetime.fromisoformat(not_before).timestamp() + 3600)
+    assert min(row["t"] for row in truths).startswith("2026-01-05T10:01:00")
+    for row in truths:
+        t = datetime.fromisoformat(row["t"]).timestamp()
+        trip = next(trip for trip in plan[row["truck"]] if trip.start <= t < trip.end)
+        assert (int(row["trip"]), row["product"]) == (trip.index, trip.product.name)

@@ -1,10 +1,12 @@
 import os
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from coldchain.demo import demo_processes, demo_user_ensure, demo_witness
+from coldchain.demo import demo_prepare, demo_processes, demo_witness
+from coldchain.demo_fleet import demo_fleet_path
 from coldchain.env import env_str
 from coldchain.supervisor import Supervisor
 from ledger.log_key import log_vkey
@@ -16,7 +18,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--witness-port", type=int, default=7380)
-        parser.add_argument("--trucks", type=int, default=4)
+        parser.add_argument(
+            "--trucks", type=int, default=4, help="Fleet size (a new demo fleet only)"
+        )
         parser.add_argument(
             "--interval",
             type=float,
@@ -33,7 +37,9 @@ class Command(BaseCommand):
         # The platform scores with the active models: never start without them.
         # Trains the default models (about 20 s) only on a fresh database.
         call_command("train_model", if_missing=True, stdout=self.stdout)
-        username, password = demo_user_ensure(settings.VAR_DIR / "demo-password")
+        setup = demo_prepare(trucks=options["trucks"], interval_s=options["interval"])
+        username, password = setup.admin
+        fleet = setup.fleet
         embedded = env_str("MQTT_URL") is None
         vkey = log_vkey()
         # Children inherit it: the worker pushes checkpoints to the demo witness.
@@ -44,14 +50,22 @@ class Command(BaseCommand):
             f"  database {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, "
             f"Celery broker {settings.CELERY_BROKER_URL.split('://')[0]}, MQTT "
             f"{'embedded broker' if embedded else settings.MQTT_URL}. Ctrl-C stops everything.\n"
-            f"  transparency log verifier key: {vkey}"
+            f"  transparency log verifier key: {vkey}\n"
+            f"  fleet: {fleet.trucks} trucks, {setup.devices} devices, trips since "
+            f"{datetime.fromtimestamp(fleet.start, UTC):%Y-%m-%d %H:%M} UTC "
+            f"(kept in {demo_fleet_path()}); {setup.booked} shipments booked now\n"
+            "  users (one per party; passwords kept in "
+            f"{settings.VAR_DIR / 'demo-passwords'}):"
         )
+        for user in setup.users:
+            self.stdout.write(
+                f"    {user.username:<14} {user.password}  {user.role} of {user.party}"
+            )
         specs = demo_processes(
             embedded_broker=embedded,
             web_port=options["port"],
             witness_port=options["witness_port"],
-            trucks=options["trucks"],
-            interval_s=options["interval"],
+            fleet=fleet,
             speedup=options["speedup"],
         )
         raise SystemExit(Supervisor(specs, out=self.stdout).run())

@@ -6,7 +6,6 @@ Parses arguments, provisions devices and hands over to devices.simulator.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import os
 import signal
@@ -18,10 +17,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from devices.keys import KeyFormatError, load_private_key, raw_public_key
-from devices.models import Device
+from devices.fleet_keys import FleetKeyError, fleet_keys
 from devices.mqtt import PROTOCOLS, MqttConfig
-from devices.services import DeviceError, device_key_path, device_provision, device_register
 from devices.simulator.faults import (
     ALL_FAULTS,
     FAULT_SYNTAX,
@@ -39,6 +36,7 @@ from devices.simulator.publisher import DEFAULT_WINDOW, Publisher
 
 OFFLINE_START = "2026-01-05T00:00:00Z"
 ONLINE_ONLY = (
+    "not_before",
     "mqtt_url",
     "protocol",
     "client_id",
@@ -243,6 +241,12 @@ class Command(BaseCommand):
             help="Stop after this many reading intervals (run forever)",
         )
         online.add_argument(
+            "--not-before",
+            metavar="TIME",
+            help="Send no instant before TIME (RFC 3339 or 'now-6h'); the trips still follow "
+            "the plan from --start (default: from --start, or after the outbox's last instant)",
+        )
+        online.add_argument(
             "--catch-up",
             action="store_true",
             help="Never let simulated time pass the wall clock (speedup only while behind)",
@@ -365,17 +369,30 @@ class Command(BaseCommand):
             )
         except ValueError as error:
             raise CommandError(str(error)) from None
+        not_before = config.start
+        if options["not_before"] is not None:
+            try:
+                not_before = parse_start(options["not_before"], time.time())
+            except ValueError as error:
+                raise CommandError(f"--not-before {options['not_before']!r}: {error}") from None
         key_dir = options["key_dir"] or settings.DEVICE_KEY_DIR
-        keys = self._keys(fleet, key_dir, provision=not options["no_provision"])
+        try:
+            keys = fleet_keys(
+                fleet.device_infos,
+                key_dir,
+                provision=not options["no_provision"],
+                report=self.stdout.write,
+            )
+        except FleetKeyError as error:
+            raise CommandError(str(error)) from None
         outbox = Outbox(options["outbox"] or settings.VAR_DIR / "simulator-outbox.sqlite3")
         try:
-            requested = config.start
-            start = resume_start(outbox, requested, config.interval_s)
-            if start != requested:
+            first_instant = resume_start(outbox, config.start, config.interval_s)
+            if first_instant != config.start:
                 self.stdout.write(
                     "simulate: continuing the simulated clock after the last instant in the outbox"
                 )
-                config = dataclasses.replace(config, start=start)
+            first_instant = max(first_instant, not_before)
             backlog = outbox.count()
             publisher = Publisher(
                 outbox,
@@ -406,6 +423,7 @@ class Command(BaseCommand):
                 ),
                 stop=stop,
                 hard_stop=hard_stop,
+                first_instant=first_instant,
             )
             self.stdout.write(
                 f"simulate: {config.trucks} trucks, {len(keys)} devices -> "
@@ -422,44 +440,6 @@ class Command(BaseCommand):
             f"{stats.retried} sent again after the broker did not take them, "
             f"{stats.left_in_outbox} left in the outbox for the next run"
         )
-
-    def _keys(self, fleet: Fleet, key_dir: Path, *, provision: bool) -> dict:
-        """Load each device's key; register and create what is missing."""
-        keys = {}
-        registered: set[str] = set()
-        if provision:
-            ids = [info.device for info in fleet.device_infos]
-            registered = set(Device.objects.filter(pk__in=ids).values_list("pk", flat=True))
-        for info in fleet.device_infos:
-            path = device_key_path(key_dir, info.device)
-            try:
-                if path.exists():
-                    key = load_private_key(path)
-                    if provision and info.device not in registered:
-                        device_register(
-                            device_id=info.device,
-                            public_key=raw_public_key(key),
-                            kind=info.kind,
-                            vehicle=info.truck,
-                        )
-                        self.stdout.write(f"registered {info.device} with the key in {path}")
-                elif not provision:
-                    raise CommandError(f"{path} does not exist and --no-provision was given")
-                elif info.device in registered:
-                    raise CommandError(
-                        f"{info.device} is registered but its private key {path} is missing; "
-                        "use another --truck-prefix or --key-dir"
-                    )
-                else:
-                    path = device_provision(
-                        device_id=info.device, kind=info.kind, vehicle=info.truck, key_dir=key_dir
-                    )
-                    key = load_private_key(path)
-                    self.stdout.write(f"provisioned {info.device}; key in {path}")
-            except (DeviceError, KeyFormatError, ValueError) as error:
-                raise CommandError(f"{info.device}: {error}") from None
-            keys[info.device] = key
-        return keys
 
 
 class _StopOnSignals:
