@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import django_filters as filters
+from django import forms
+from django_filters.fields import IsoDateTimeField
 
 from analytics.models import ModelVersion
 from coldchain.access import attached_when_read
 from coldchain.models import Alert, Assessment, Shipment
 from devices.models import Device, Reading
+
+
+class UtcDateTimeField(IsoDateTimeField):
+    """An RFC 3339 date-time, converted to UTC before it reaches the database:
+    PostgreSQL refuses offsets beyond ±15:59, which RFC 3339 syntax allows."""
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError("date-time out of range", code="overflow") from None
+
+
+class DateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
 
 
 def _party(role: str) -> filters.CharFilter:
@@ -21,8 +43,8 @@ class ShipmentFilter(filters.FilterSet):
     receiver = _party("receiver")
     insurer = _party("insurer")
     bank = _party("bank")
-    departure_after = filters.IsoDateTimeFilter(field_name="departure_at", lookup_expr="gte")
-    departure_before = filters.IsoDateTimeFilter(field_name="departure_at", lookup_expr="lt")
+    departure_after = DateTimeFilter(field_name="departure_at", lookup_expr="gte")
+    departure_before = DateTimeFilter(field_name="departure_at", lookup_expr="lt")
 
     class Meta:
         model = Shipment
@@ -37,8 +59,8 @@ class DeviceFilter(filters.FilterSet):
 
 class ReadingFilter(filters.FilterSet):
     device = filters.CharFilter(field_name="device_id")
-    since = filters.IsoDateTimeFilter(field_name="ts", lookup_expr="gte", help_text="ts >= since")
-    until = filters.IsoDateTimeFilter(field_name="ts", lookup_expr="lt", help_text="ts < until")
+    since = DateTimeFilter(field_name="ts", lookup_expr="gte", help_text="ts >= since")
+    until = DateTimeFilter(field_name="ts", lookup_expr="lt", help_text="ts < until")
     shipment = filters.CharFilter(
         method="of_shipment", help_text="Readings of this shipment's devices while attached"
     )
@@ -56,8 +78,8 @@ class ReadingFilter(filters.FilterSet):
 
 class AssessmentFilter(filters.FilterSet):
     shipment = filters.CharFilter(field_name="shipment__reference")
-    evaluated_after = filters.IsoDateTimeFilter(field_name="evaluated_at", lookup_expr="gte")
-    evaluated_before = filters.IsoDateTimeFilter(field_name="evaluated_at", lookup_expr="lt")
+    evaluated_after = DateTimeFilter(field_name="evaluated_at", lookup_expr="gte")
+    evaluated_before = DateTimeFilter(field_name="evaluated_at", lookup_expr="lt")
 
     class Meta:
         model = Assessment

@@ -70,11 +70,10 @@ def test_each_device_is_one_sensor_element_with_one_report_per_reading(delivered
 
 
 def test_readings_outside_the_labelled_range_carry_an_alarm_condition(delivered):
-    (_, sensing, _) = export(delivered, samples("d1", [1.9, 2.0, 8.0, 8.1]))["epcisBody"][
-        "eventList"
-    ]
-    reports = sensing["sensorElementList"][0]["sensorReport"]
-    assert [r.get("exception") for r in reports] == ["ALARM_CONDITION", None, None, "ALARM_CONDITION"]
+    events = export(delivered, samples("d1", [1.9, 2.0, 8.0, 8.1]))["epcisBody"]["eventList"]
+    reports = events[1]["sensorElementList"][0]["sensorReport"]
+    alarm = "ALARM_CONDITION"
+    assert [r.get("exception") for r in reports] == [alarm, None, None, alarm]
 
 
 def test_a_shipment_not_yet_delivered_has_no_arrival_event():
