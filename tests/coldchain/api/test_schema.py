@@ -38,6 +38,14 @@ def test_the_schema_documents_every_resource(client):
     assert "/api/v1/readings/series/" in paths
 
 
+def test_every_operation_documents_the_error_body(client):
+    paths = client.get(SCHEMA_URL).json()["paths"]
+    for operations in paths.values():
+        for operation in operations.values():
+            body = operation["responses"]["default"]["content"]["application/json"]
+            assert body["schema"] == {"$ref": "#/components/schemas/Error"}
+
+
 def test_the_swagger_ui_is_served_from_local_static_files(client):
     page = client.get("/api/docs/").content.decode()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
