@@ -68,10 +68,15 @@ def _sensor_element(
 ) -> dict:
     reports = []
     for sample in samples:
-        report = {"type": TEMPERATURE, "value": sample.temp_c, "uom": CELSIUS}
+        report = {
+            "type": TEMPERATURE,
+            "time": epcis_time(sample.ts),
+            "value": sample.temp_c,
+            "uom": CELSIUS,
+        }
         if not low_c <= sample.temp_c <= high_c:
             report["exception"] = ALARM_CONDITION
-        reports.append(report | {"time": epcis_time(sample.ts)})
+        reports.append(report)
     return {
         "sensorMetadata": {
             "deviceID": device_uri,
