@@ -24,10 +24,19 @@ from ledger.models import Entry
 PARTY_ROLES = ("shipper", "carrier", "receiver", "insurer", "bank")
 
 
+_NOT_LOOKED_UP = object()
+
+
 def user_membership(user) -> Membership | None:
+    """The user's membership, looked up once per user object (one per request):
+    every queryset of a request asks."""
     if not getattr(user, "is_authenticated", False):
         return None
-    return Membership.objects.filter(user=user).select_related("party").first()
+    cached = getattr(user, "_coldchain_membership", _NOT_LOOKED_UP)
+    if cached is _NOT_LOOKED_UP:
+        cached = Membership.objects.filter(user=user).select_related("party").first()
+        user._coldchain_membership = cached
+    return cached
 
 
 def user_party(user) -> Party | None:

@@ -10,9 +10,15 @@ class LimitOffsetPage(LimitOffsetPagination):
 
 
 class ReadingCursorPage(CursorPagination):
-    """Readings page by an opaque cursor, newest first: no COUNT over millions
-    of rows, and a stable page while new readings arrive."""
+    """Readings page by an opaque cursor, last stored first: no COUNT over
+    millions of rows, and a stable page while new readings arrive.
 
-    ordering = ("-ts", "-id")
+    Storage order (``id``) rather than device time by default: the primary
+    key serves it from an index, where ``ts`` alone has none (only
+    ``(device, ts)``, kept lean for ingest), so ``?ordering=-ts`` is fast
+    with a ``device`` filter and a sort of every visible row without one.
+    """
+
+    ordering = "-id"
     page_size_query_param = "limit"
     max_page_size = 1000

@@ -139,7 +139,7 @@ class DeviceViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class ReadingViewSet(viewsets.ReadOnlyModelViewSet):
-    """Signed readings, newest first, each with its ledger index once sealed.
+    """Signed readings, last stored first, each with its ledger index once sealed.
 
     A party sees a device's readings only from while it watched a shipment
     the party takes part in.
@@ -148,7 +148,7 @@ class ReadingViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ReadingSerializer
     filterset_class = filters.ReadingFilter
     pagination_class = ReadingCursorPage
-    ordering_fields = ["ts"]
+    ordering_fields = ["id", "ts"]
 
     def get_queryset(self) -> QuerySet[Reading]:
         return access.readings_visible_to(self.request.user).select_related(
