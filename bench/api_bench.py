@@ -14,7 +14,8 @@
    user for the party-scoped rows; every answer must be a 200.
 4. Prints requests/s, p50 and p95 per endpoint (``--json FILE`` keeps them).
 
-The database is dropped at the end unless ``--keep``.
+The database is dropped at the end unless ``--keep``; ``--reuse`` measures
+again the database a ``--keep`` run left, without filling it anew.
 """
 
 from __future__ import annotations
@@ -72,6 +73,13 @@ def populate(shipments: int, readings: int) -> dict:
         "carrier_token": Token.objects.create(user=carrier).key,
         "per_device": per_device,
     }
+
+
+def existing_names() -> dict:
+    from rest_framework.authtoken.models import Token
+
+    tokens = Token.objects.select_related("user")
+    return {f"{t.user.username.removeprefix('bench-')}_token": t.key for t in tokens}
 
 
 # One party of each kind per ten shipments; party ids are 1-based per kind block.
@@ -259,6 +267,9 @@ def main() -> None:
     parser.add_argument("--only", help="run the endpoints whose name contains this")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure the database a --keep run left (same sizes)"
+    )
     args = parser.parse_args()
 
     work = temp_dir("coldchain-api-bench-")
@@ -273,16 +284,20 @@ def main() -> None:
     children = Children()
     with exclusive_run():
         try:
-            recreate_database(env.db_name)
-            migrate(env)
-            setup_django(env)
-            started = time.monotonic()
-            names = populate(args.shipments, args.readings)
-            print(
-                f"populated {args.shipments} shipments, "
-                f"{args.shipments * DEVICES_PER_SHIPMENT * names['per_device']:,} readings "
-                f"in {time.monotonic() - started:.0f} s"
-            )
+            if args.reuse:
+                setup_django(env)
+                names = existing_names()
+            else:
+                recreate_database(env.db_name)
+                migrate(env)
+                setup_django(env)
+                started = time.monotonic()
+                names = populate(args.shipments, args.readings)
+                print(
+                    f"populated {args.shipments} shipments, "
+                    f"{args.shipments * DEVICES_PER_SHIPMENT * names['per_device']:,} readings "
+                    f"in {time.monotonic() - started:.0f} s"
+                )
             port = free_port()
             children.start(
                 "web",
@@ -318,7 +333,7 @@ def main() -> None:
                 args.json.write_text(json.dumps({"args": settings, "results": results}, indent=2))
         finally:
             children.stop_all()
-            if not args.keep:
+            if not (args.keep or args.reuse):
                 drop_database(env.db_name)
 
 

@@ -14,14 +14,15 @@ from ledger.models import Entry
 
 EntryReadPolicy = Callable[[object, Entry], bool]
 
-_policy: list[EntryReadPolicy] = []
+_policy: EntryReadPolicy | None = None
 
 
 def register_entry_read_policy(policy: EntryReadPolicy) -> None:
-    _policy[:] = [policy]
+    global _policy
+    _policy = policy
 
 
 def entry_readable_by(user, entry: Entry) -> bool:
-    if _policy:
-        return _policy[0](user, entry)
+    if _policy is not None:
+        return _policy(user, entry)
     return bool(getattr(user, "is_staff", False))

@@ -20,13 +20,7 @@ class LedgerIndexField(serializers.ReadOnlyField):
     """The index of a ledger entry (``source`` names the entry); null until sealed."""
 
     def to_representation(self, entry) -> int | None:
-        return entry.index if entry is not None else None
-
-    def get_attribute(self, instance):
-        try:
-            return super().get_attribute(instance)
-        except AttributeError:
-            return None
+        return entry.index  # a missing entry is rendered null before this is called
 
 
 class PartySerializer(serializers.ModelSerializer):

@@ -14,6 +14,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -44,6 +45,12 @@ class TokenView(ObtainAuthToken):
 
     throttle_scope = "auth"
     throttle_classes = [ScopedRateThrottle]
+
+
+class JsonLdRenderer(JSONRenderer):
+    """EPCIS 2.0 documents are JSON-LD; ``Accept: application/json`` gets plain JSON."""
+
+    media_type = "application/ld+json"
 
 
 class VisibleToPartyMixin:
@@ -78,10 +85,15 @@ class ShipmentViewSet(viewsets.ReadOnlyModelViewSet):
         )
 
     @extend_schema(
-        responses={(200, "application/ld+json"): OpenApiTypes.OBJECT},
+        responses=OpenApiTypes.OBJECT,
         description="The shipment as a GS1 EPCIS 2.0 document with its sensor data.",
     )
-    @action(detail=True, pagination_class=None, filter_backends=[])
+    @action(
+        detail=True,
+        pagination_class=None,
+        filter_backends=[],
+        renderer_classes=[JsonLdRenderer, JSONRenderer],
+    )
     def epcis(self, request: Request, reference: str) -> Response:
         shipment = self.get_object()
         samples = [

@@ -102,3 +102,10 @@ def test_the_endpoint_exports_the_readings_of_a_visible_shipment_only(world):
     assert element["sensorMetadata"]["deviceID"].endswith(f"/devices/{world.a.device.id}")
     assert len(element["sensorReport"]) == 5
     assert client_for(world.b.users["receiver"]).get(url).status_code == 404
+
+
+def test_the_export_is_json_ld_unless_plain_json_is_asked_for(world):
+    client = client_for(world.a.users["carrier"])
+    url = f"/api/v1/shipments/{world.a.shipment.reference}/epcis/"
+    assert client.get(url)["Content-Type"] == "application/ld+json"
+    assert client.get(url, HTTP_ACCEPT="application/json")["Content-Type"] == "application/json"
