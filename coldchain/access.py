@@ -98,7 +98,7 @@ def readings_visible_to(user) -> QuerySet[Reading]:
     return Reading.objects.filter(attached_when_read(visible))
 
 
-def shipment_readings(shipment: Shipment) -> QuerySet[Reading]:
+def readings_of_shipment(shipment: Shipment) -> QuerySet[Reading]:
     """The readings of the devices attached to ``shipment``, within their periods."""
     return Reading.objects.filter(attached_when_read(shipment.attachments.all()))
 

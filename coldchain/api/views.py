@@ -98,7 +98,7 @@ class ShipmentViewSet(viewsets.ReadOnlyModelViewSet):
         shipment = self.get_object()
         samples = [
             SensorSample(*row)
-            for row in access.shipment_readings(shipment)
+            for row in access.readings_of_shipment(shipment)
             .order_by("device_id", "ts")
             .values_list("device_id", "ts", "temp_c")
         ]
