@@ -7,18 +7,36 @@ assessments, alerts and contract actions. Staff and auditors see everything.
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from coldchain.models import Membership, Party, Shipment
-from devices.models import Device
+from analytics.models import ModelActivation, ModelVersion
+from coldchain.models import (
+    AlertNote,
+    Assessment,
+    DeviceAttachment,
+    Membership,
+    Party,
+    Shipment,
+)
+from devices.models import Device, DeviceKey, Reading
+from ledger.models import Entry
 
 PARTY_ROLES = ("shipper", "carrier", "receiver", "insurer", "bank")
 
 
+_NOT_LOOKED_UP = object()
+
+
 def user_membership(user) -> Membership | None:
+    """The user's membership, looked up once per user object (one per request):
+    every queryset of a request asks."""
     if not getattr(user, "is_authenticated", False):
         return None
-    return Membership.objects.filter(user=user).select_related("party").first()
+    cached = getattr(user, "_coldchain_membership", _NOT_LOOKED_UP)
+    if cached is _NOT_LOOKED_UP:
+        cached = Membership.objects.filter(user=user).select_related("party").first()
+        user._coldchain_membership = cached
+    return cached
 
 
 def user_party(user) -> Party | None:
@@ -67,3 +85,78 @@ def devices_visible_to(user) -> QuerySet[Device]:
     if sees_everything(user):
         return Device.objects.all()
     return Device.objects.filter(pk__in=shipments_visible_to(user).values("attachments__device"))
+
+
+def attached_when_read(attachments: QuerySet[DeviceAttachment]) -> Exists:
+    """True for a reading taken by one of ``attachments``' devices during its period."""
+    return Exists(
+        attachments.filter(device=OuterRef("device_id"), attached_from__lte=OuterRef("ts")).filter(
+            Q(attached_until__isnull=True) | Q(attached_until__gt=OuterRef("ts"))
+        )
+    )
+
+
+def readings_visible_to(user) -> QuerySet[Reading]:
+    """Readings a device took while it watched a shipment the user may see.
+
+    A device moved to another party's load shows that party's readings only
+    to that party, even though the device itself stays visible to both.
+    """
+    if sees_everything(user):
+        return Reading.objects.all()
+    visible = DeviceAttachment.objects.filter(shipment__in=shipments_visible_to(user))
+    return Reading.objects.filter(attached_when_read(visible))
+
+
+def readings_of_shipment(shipment: Shipment) -> QuerySet[Reading]:
+    """The readings of the devices attached to ``shipment``, within their periods."""
+    return Reading.objects.filter(attached_when_read(shipment.attachments.all()))
+
+
+def entries_visible_to(user) -> QuerySet[Entry]:
+    """Ledger entries whose bytes the user may read.
+
+    Checkpoints and proofs are public; entry bytes are not, since a reading's
+    JWS is another party's data. A party reads the entries of what it may
+    see: its readings, its devices' key history, its shipments' assessments
+    and alert notes, and every model version (provenance, not party data).
+    An entry no rule below reaches is served to staff and auditors only.
+    """
+    if sees_everything(user):
+        return Entry.objects.all()
+    if user_party(user) is None:
+        return Entry.objects.none()
+    shipments = shipments_visible_to(user)
+    devices = devices_visible_to(user)
+    keys = DeviceKey.objects.filter(device__in=devices)
+    owned = (
+        Q(pk__in=readings_visible_to(user).values("ledger_entry"))
+        | Q(pk__in=devices.values("registration_entry"))
+        | Q(pk__in=devices.values("revocation_entry"))
+        | Q(pk__in=keys.values("valid_from_entry"))
+        | Q(pk__in=keys.values("retired_entry"))
+        | Q(pk__in=Assessment.objects.filter(shipment__in=shipments).values("ledger_entry"))
+        | Q(pk__in=AlertNote.objects.filter(alert__shipment__in=shipments).values("ledger_entry"))
+        | Q(pk__in=ModelVersion.objects.values("registration_entry"))
+        | Q(pk__in=ModelActivation.objects.values("entry"))
+    )
+    return Entry.objects.filter(owned)
+
+
+def entry_readable(user, entry: Entry) -> bool:
+    return entries_visible_to(user).filter(pk=entry.pk).exists()
+
+
+def visible_through_shipment(queryset: QuerySet, user, shipment_path: str) -> QuerySet:
+    """``queryset`` narrowed to rows whose shipment (at ``shipment_path``) the user may see."""
+    if sees_everything(user):
+        return queryset
+    return queryset.filter(**{f"{shipment_path}__in": shipments_visible_to(user)})
+
+
+def parties_visible_to(user) -> QuerySet[Party]:
+    """The user's own party; staff and auditors see every party."""
+    if sees_everything(user):
+        return Party.objects.all()
+    party = user_party(user)
+    return Party.objects.filter(pk=party.pk) if party else Party.objects.none()

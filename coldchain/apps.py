@@ -7,6 +7,7 @@ class ColdchainConfig(AppConfig):
 
     def ready(self) -> None:
         from coldchain import contract_checks, contract_entries
+        from coldchain.access import entry_readable
         from coldchain.anchoring import ALERT_NOTE_KIND, ASSESSMENT_KIND
         from coldchain.contract_triggers import contract_evaluation_on_event
         from coldchain.evaluation_queue import shipments_mark_dirty_on_readings
@@ -15,6 +16,7 @@ class ColdchainConfig(AppConfig):
         from coldchain.signals import shipment_event
         from coldchain.webhooks import receivers, tasks  # noqa: F401  (connect and register)
         from devices.signals import readings_stored
+        from ledger.access import register_entry_read_policy
         from ledger.checkers import register_checker
         from ledger.evidence import register_evidence_selector
 
@@ -31,3 +33,4 @@ class ColdchainConfig(AppConfig):
         shipment_event.connect(
             contract_evaluation_on_event, dispatch_uid="coldchain.contract_triggers"
         )
+        register_entry_read_policy(entry_readable)

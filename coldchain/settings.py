@@ -45,6 +45,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "ledger",
     "devices",
     "analytics",
@@ -124,13 +128,54 @@ STORAGES = {
 }
 
 REST_FRAMEWORK = {
+    # Token first: an unauthenticated request gets a 401 with
+    # "WWW-Authenticate: Token" (session authentication alone would say 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "coldchain.api.pagination.LimitOffsetPage",
     "PAGE_SIZE": 100,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "coldchain.api.errors.api_exception_handler",
+    # Only views that name a scope are throttled (token endpoint, ingest).
+    "DEFAULT_THROTTLE_CLASSES": ["coldchain.api.throttling.ScopedRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "auth": env_str("API_THROTTLE_AUTH", "10/minute"),
+        "ingest": env_str("API_THROTTLE_INGEST", "600/minute"),
+    },
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "coldchain API",
+    "DESCRIPTION": "Shipments, devices, readings, assessments and the ledger. See docs/api.md.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from installed static files: the docs page works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "coldchain.api.schema.error_responses",
+    ],
+}
+
+# Throttle counters live in the default cache: Redis when REDIS_URL is set,
+# shared by every web process; otherwise each process counts on its own
+# (local memory), so the embedded default enforces a rate per process.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env_str("REDIS_URL")}
+        if env_str("REDIS_URL")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
 }
 
 # --- Celery -----------------------------------------------------------------
@@ -314,3 +359,8 @@ WITNESS_PREFIX = env_str("WITNESS_PREFIX", "")
 # task unless told to reuse it: a new PostgreSQL session (about 2.6 ms) per
 # ingest batch otherwise.
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
+
+# --- API ----------------------------------------------------------------------
+# Base of the URIs that name shipments, devices and the extension vocabulary
+# in EPCIS exports (the platform has no GS1 keys for them).
+EPCIS_BASE_URI = env_str("EPCIS_BASE_URI", "https://coldchain.localhost")

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import orjson
-from django.db.models import Prefetch
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
-from rest_framework import status
-from rest_framework.exceptions import ValidationError
-from rest_framework.generics import ListAPIView, RetrieveAPIView
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from devices.ingest import SOURCE_HTTP, IncomingMessage, readings_ingest
-from devices.models import Device, DeviceKey, Reading
-from devices.serializers import DeviceSerializer, ReadingSerializer
+from devices.serializers import IngestReportSerializer
 
 MAX_MESSAGES_PER_REQUEST = 1000
 
@@ -68,15 +65,24 @@ class IngestApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
     parser_classes = [RawBodyParser]
+    # Rate per client address; REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["ingest"].
+    throttle_scope = "ingest"
 
+    @extend_schema(
+        request={
+            "application/jose": OpenApiTypes.STR,
+            "text/plain": OpenApiTypes.STR,
+            "application/json": {"type": "array", "items": {"type": "string"}},
+        },
+        responses=IngestReportSerializer,
+        auth=[],
+    )
     def post(self, request) -> Response:
         try:
             body = request.data if isinstance(request.data, bytes) else b""
             tokens = split_body(body, request.content_type or "")
         except IngestError as error:
-            return Response(
-                {"error": "bad_request", "detail": str(error)}, status.HTTP_400_BAD_REQUEST
-            )
+            raise ParseError(str(error)) from None
         now = timezone.now()
         report = readings_ingest(
             messages=[IncomingMessage(token, now, SOURCE_HTTP) for token in tokens]
@@ -97,57 +103,3 @@ class IngestApi(APIView):
         for outcome in report.outcomes:
             counts[outcome.status] += 1
         return Response({**counts, "results": results})
-
-
-class ReadingList(ListAPIView):
-    """Readings, newest first; filter with ``device``, ``since`` and ``until`` (RFC 3339)."""
-
-    serializer_class = ReadingSerializer
-
-    def get_queryset(self):
-        readings = Reading.objects.select_related("ledger_entry__sealed", "signing_key").order_by(
-            "-ts", "-id"
-        )
-        params = self.request.query_params
-        if "device" in params:
-            readings = readings.filter(device_id=params["device"])
-        for name, lookup in (("since", "ts__gte"), ("until", "ts__lt")):
-            if name in params:
-                moment = parse_datetime(params[name])
-                if moment is None:
-                    raise ValidationError({name: "must be an RFC 3339 date-time"})
-                readings = readings.filter(**{lookup: moment})
-        return readings
-
-
-class ReadingDetail(RetrieveAPIView):
-    serializer_class = ReadingSerializer
-    queryset = Reading.objects.select_related("ledger_entry__sealed", "signing_key")
-
-
-def _devices():
-    return Device.objects.prefetch_related(
-        Prefetch(
-            "keys",
-            DeviceKey.objects.select_related("valid_from_entry", "retired_entry").order_by(
-                "number"
-            ),
-        )
-    )
-
-
-class DeviceList(ListAPIView):
-    """Devices with their key history; filter with ``vehicle``."""
-
-    serializer_class = DeviceSerializer
-
-    def get_queryset(self):
-        devices = _devices()
-        if "vehicle" in self.request.query_params:
-            devices = devices.filter(vehicle=self.request.query_params["vehicle"])
-        return devices
-
-
-class DeviceDetail(RetrieveAPIView):
-    serializer_class = DeviceSerializer
-    queryset = _devices()

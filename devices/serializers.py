@@ -80,3 +80,22 @@ class DeviceSerializer(serializers.ModelSerializer):
             "id", "kind", "vehicle", "status", "key_sha256", "keys", "last_seq", "last_seen",
             "registered_at", "revoked_at", "revocation_reason",
         ]  # fmt: skip
+
+
+class IngestOutcomeSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position of the message in the request")
+    status = serializers.ChoiceField(choices=["accepted", "duplicate", "rejected"])
+    reason = serializers.CharField(allow_null=True, help_text="Rejection reason code")
+    detail = serializers.CharField(allow_null=True)
+    device = serializers.CharField(allow_null=True)
+    seq = serializers.IntegerField(allow_null=True)
+    reading_id = serializers.IntegerField(allow_null=True)
+
+
+class IngestReportSerializer(serializers.Serializer):
+    """Documents the ingest answer: counts, then one outcome per message."""
+
+    accepted = serializers.IntegerField()
+    duplicate = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    results = IngestOutcomeSerializer(many=True)

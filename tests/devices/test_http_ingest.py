@@ -49,11 +49,11 @@ def test_http_rejections_are_recorded_with_their_source(client, device):
 def test_unusable_body_is_a_clear_400(client, body, content_type):
     response = client.post(URL, body, content_type=content_type)
     assert response.status_code == 400
-    assert response.json()["error"] == "bad_request"
+    assert response.json()["error"]["code"] == "parse_error"
 
 
 def test_too_many_messages_in_one_request_is_a_400(client):
     body = orjson.dumps(["x"] * 1001)
     response = client.post(URL, body, content_type="application/json")
     assert response.status_code == 400
-    assert "at most 1000" in response.json()["detail"]
+    assert "at most 1000" in response.json()["error"]["message"]

@@ -65,7 +65,7 @@ def test_consistency_proof_between_two_checkpoints_verifies(client, sealed_log):
 def test_bad_proof_requests_get_a_clear_400(client, sealed_log, query):
     response = client.get(API + "proof/inclusion", query)
     assert response.status_code == 400
-    assert response.json()["detail"]
+    assert response.json()["error"]["message"]
 
 
 def test_unknown_leaf_hash_is_a_404(client, sealed_log):
@@ -74,4 +74,4 @@ def test_unknown_leaf_hash_is_a_404(client, sealed_log):
 
 
 def test_entry_bytes_need_an_account(client, sealed_log):
-    assert client.get(API + "entries/0").status_code == 403
+    assert client.get(API + "entries/0").status_code == 401

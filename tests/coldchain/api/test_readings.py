@@ -41,4 +41,4 @@ def test_bad_time_filter_is_a_400(admin_client, stored):
 
 
 def test_readings_need_an_account(client, stored):
-    assert client.get("/api/v1/readings/").status_code == 403
+    assert client.get("/api/v1/readings/").status_code == 401
