@@ -55,17 +55,7 @@ EVENT_TYPES = {
 
 
 def _check_parties(shipment: Shipment, terms: dict) -> None:
-    parties = {
-        party.slug
-        for party in (
-            shipment.shipper,
-            shipment.carrier,
-            shipment.receiver,
-            shipment.insurer,
-            shipment.bank,
-        )
-        if party is not None
-    }
+    parties = {party.slug for party in shipment.parties().values()}
     named = {
         "payment.payer": terms["payment"]["payer"],
         "payment.payee": terms["payment"]["payee"],

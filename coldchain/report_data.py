@@ -205,13 +205,6 @@ def _index(entry: Entry) -> int | None:
 
 def _header(shipment: Shipment, terms: dict) -> Header:
     temperature = terms["temperature"]
-    roles = (
-        ("Shipper", shipment.shipper),
-        ("Carrier", shipment.carrier),
-        ("Receiver", shipment.receiver),
-        ("Insurer", shipment.insurer),
-        ("Bank", shipment.bank),
-    )
     return Header(
         reference=shipment.reference,
         product=shipment.product.name,
@@ -219,7 +212,7 @@ def _header(shipment: Shipment, terms: dict) -> Header:
         temp_max_c=temperature["max_c"],
         band_min_c=temperature["band_min_c"],
         band_max_c=temperature["band_max_c"],
-        parties=tuple((role, party.name) for role, party in roles if party is not None),
+        parties=tuple((role.title(), party.name) for role, party in shipment.parties().items()),
         origin=shipment.origin,
         destination=shipment.destination,
         departure_at=shipment.departure_at,

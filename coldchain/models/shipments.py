@@ -7,6 +7,8 @@ from django.db.models import F, Q
 
 from coldchain.models.parties import Party
 
+PARTY_ROLES = ("shipper", "carrier", "receiver", "insurer", "bank")
+
 
 class Product(models.Model):
     """What is carried, with its labelled storage range and excursion allowances.
@@ -87,6 +89,12 @@ class Shipment(models.Model):
 
     def __str__(self) -> str:
         return self.reference
+
+    def parties(self) -> dict[str, Party]:
+        """The shipment's parties by role (shipper, carrier, receiver, insurer,
+        bank, in that order); a role left empty is omitted."""
+        by_role = {role: getattr(self, role) for role in PARTY_ROLES}
+        return {role: party for role, party in by_role.items() if party is not None}
 
 
 class DeviceAttachment(models.Model):

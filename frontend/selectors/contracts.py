@@ -163,17 +163,7 @@ def contract_timeline(shipment: Shipment, user) -> ContractTimeline:
             and shipment.status == Shipment.Status.DELIVERED
             and release_signer_allowed(shipment, user)
         ),
-        party_names={
-            party.slug: party.name
-            for party in (
-                shipment.shipper,
-                shipment.carrier,
-                shipment.receiver,
-                shipment.insurer,
-                shipment.bank,
-            )
-            if party is not None
-        },
+        party_names={party.slug: party.name for party in shipment.parties().values()},
     )
 
 

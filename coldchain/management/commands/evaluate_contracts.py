@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from coldchain.claims import claims_evidence_attach
 from coldchain.contracts import contract_evaluate, contracts_due
-from coldchain.models import Shipment
+from coldchain.management.references import shipments_named
 
 
 class Command(BaseCommand):
@@ -19,13 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("references", nargs="*", help="shipment references")
 
     def handle(self, *args, references: list[str], **options) -> None:
-        if references:
-            shipments = list(Shipment.objects.filter(reference__in=references))
-            unknown = sorted(set(references) - {s.reference for s in shipments})
-            if unknown:
-                raise CommandError(f"no shipment {', '.join(unknown)}")
-        else:
-            shipments = contracts_due()
+        shipments = shipments_named(references) if references else contracts_due()
         for shipment in shipments:
             for action in contract_evaluate(shipment):
                 self.stdout.write(f"{action.idempotency_key}: {action.kind} ({action.reason})")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from coldchain.management.references import shipments_named
 from coldchain.models import DeviceAttachment, Shipment
 from coldchain.reevaluation import shipment_evaluate_all
 
@@ -20,10 +21,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, references: list[str], **options) -> None:
         if references:
-            shipments = list(Shipment.objects.filter(reference__in=references))
-            unknown = sorted(set(references) - {s.reference for s in shipments})
-            if unknown:
-                raise CommandError(f"no shipment {', '.join(unknown)}")
+            shipments = shipments_named(references)
         else:
             watched = DeviceAttachment.objects.values("shipment")
             shipments = list(Shipment.objects.filter(pk__in=watched).order_by("reference"))
