@@ -104,6 +104,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--load-rate", type=float, default=500.0, help="background readings/s")
     parser.add_argument("--load-devices", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2, help="Celery prefork concurrency")
+    parser.add_argument(
+        "--max-delay", type=float, default=0.05, help="bridge batch max delay, s (product: 0.05)"
+    )
     parser.add_argument("--timeout", type=float, default=900.0, help="breach part, s")
     parser.add_argument("--db", default="coldchain_bench_contracts")
     parser.add_argument("--redis-db", type=int, default=9)
@@ -671,7 +674,9 @@ def run_breach(args: argparse.Namespace, env: BenchEnv, children: Children, work
     departure = datetime.now(UTC) - timedelta(minutes=30)
     shipments, loggers = make_fleet("live", args.breaches, departure=departure)
     seconds = 60 * (args.lead_minutes + args.breaches + 7)
-    publisher, load_total = start_load(args, env, children, work, seconds)
+    publisher, load_total = (
+        start_load(args, env, children, work, seconds) if args.load_rate else (None, 0)
+    )
     start_platform(env, children, work, args.workers)
     live = LiveLoggers(env.mqtt_port, loggers, {}, args.cadence)
     first = datetime.fromtimestamp(live.first, UTC)
@@ -680,8 +685,9 @@ def run_breach(args: argparse.Namespace, env: BenchEnv, children: Children, work
         for i, shipment in enumerate(shipments)
     }
     context_before = machine_context()
-    publisher.stdin.write("go\n")
-    publisher.stdin.flush()
+    if publisher is not None:
+        publisher.stdin.write("go\n")
+        publisher.stdin.flush()
     load_started = time.time()
     live.start()
     print(
@@ -696,6 +702,11 @@ def run_breach(args: argparse.Namespace, env: BenchEnv, children: Children, work
     load_stored = Reading.objects.filter(device_id__startswith="bench-").count()
     load_elapsed = time.time() - load_started
     children.stop_all()
+    worker_out = (work / "worker.log").read_text(errors="replace")
+    expired = {
+        task: worker_out.count(f"Discarding revoked task: {task}[")
+        for task in ("coldchain.evaluate_dirty_shipments", "ledger.seal")
+    }
     rows = [
         breach_breakdown(
             Shipment.objects.select_related("contract").get(pk=s.id), live.published, seen
@@ -709,11 +720,14 @@ def run_breach(args: argparse.Namespace, env: BenchEnv, children: Children, work
             "load_rate": args.load_rate,
             "load_devices": args.load_devices,
             "workers": args.workers,
+            "bridge_max_delay_s": args.max_delay,
         },
         "machine_before": context_before,
         "machine_after": context_after,
         "load": {"offered": load_total, "stored": load_stored, "elapsed_s": load_elapsed},
         "assessments": Assessment.objects.count(),
+        "beat_ticks_expired_in_queue": expired,
+        "worker_error_lines": worker_out.count("ERROR") + worker_out.count("Traceback"),
         "breaches": rows,
     }
 
@@ -725,13 +739,15 @@ def report_breach(figures: dict) -> None:
     print(
         f"== breach to claim: {c['breaches']} shipments, loggers every {c['cadence_s']} s, "
         f"load {c['load_rate']:.0f} readings/s offered ({c['load_devices']} devices), "
-        f"{c['workers']} worker processes"
+        f"{c['workers']} worker processes, bridge batches up to {c['bridge_max_delay_s']} s"
     )
     load = figures["load"]
     print(
         f"load: {load['stored']} of {load['offered']} readings stored in "
         f"{load['elapsed_s']:.0f} s ({load['stored'] / load['elapsed_s']:.0f}/s); "
-        f"{figures['assessments']} assessments stored"
+        f"{figures['assessments']} assessments stored; beat ticks that expired in the "
+        f"queue {figures['beat_ticks_expired_in_queue']}; worker error lines "
+        f"{figures['worker_error_lines']}"
     )
     stages = (
         ("to_stored_s", "reading stored"),
@@ -770,6 +786,7 @@ def main(argv: list[str] | None = None) -> int:
         queue=args.queue,
         mqtt_port=benchlib.free_port(),
         var_dir=work / "var",
+        max_delay_s=args.max_delay,
     )
     children = Children()
 
