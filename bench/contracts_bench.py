@@ -699,7 +699,10 @@ def run_breach(args: argparse.Namespace, env: BenchEnv, children: Children, work
     seen = watch_claims([s.id for s in shipments], args.timeout)
     context_after = machine_context()
     live.close()
-    load_stored = Reading.objects.filter(device_id__startswith="bench-").count()
+    (work / "live-published.json").write_text(
+        json.dumps([[device, seq, at] for (device, seq), at in live.published.items()])
+    )
+    load_stored = Reading.objects.filter(device__id__startswith="bench-").count()
     load_elapsed = time.time() - load_started
     children.stop_all()
     worker_out = (work / "worker.log").read_text(errors="replace")
