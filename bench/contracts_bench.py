@@ -399,7 +399,10 @@ def run_throughput(args: argparse.Namespace, env: BenchEnv) -> dict:
     connections.close_all()
     slices = [ids[i :: args.processes] for i in range(args.processes)]
     started = time.perf_counter()
-    with multiprocessing.get_context("fork").Pool(args.processes) as pool:
+    # The pool's processes stop on SIGTERM as usual, not through this script's handler.
+    with multiprocessing.get_context("fork").Pool(
+        args.processes, initializer=signal.signal, initargs=(signal.SIGTERM, signal.SIG_DFL)
+    ) as pool:
         results = pool.map(_evaluate_all, slices)
     parallel_wall = time.perf_counter() - started
     parallel = rate_figures([x for lat, _ in results for x in lat], parallel_wall) | {
