@@ -11,8 +11,8 @@ ingest stores them (the reading row and its ``reading`` ledger entry in one
 transaction, the same bulk statements) and sealed under a signed checkpoint,
 so ``contract_facts`` accounts real, sealed readings. They are bulk-inserted
 rather than sent through ``readings_ingest`` (signature checks, per-device
-locks, ordering checks): that path is ``ingest_e2e.py``'s, it would triple the
-setup here, and it stores nothing more that ``contract_facts`` reads. Thirty minutes of two
+locks, ordering checks): that path is ``ingest_e2e.py``'s to measure, and it
+stores nothing more that ``contract_facts`` reads. Thirty minutes of two
 loggers (60 readings a shipment) is past the terms' 10 minute adaptation
 period, so the excursion accounting runs on every shipment; ``--breach-fraction``
 of them (5 %) end with 12 minutes at 15 °C, outside the product's 0-12 °C band,
@@ -20,7 +20,7 @@ so the engine files an insurance claim for them (row, ledger entry, insurance
 claim). There are no assessments (scoring is ``analytics_bench.py``'s and the
 evaluation's cost): their query runs and finds none, so no breach warnings.
 Cost grows with the readings since departure (``contract_facts`` reads them
-all each time): ``--minutes`` shows by how much.
+all each time): vary ``--minutes`` to see by how much.
 
 It times, per shipment: ``contract_evaluate`` (pass 1, records the claims),
 ``contract_evaluate`` again in ``--processes`` processes (nothing left to
