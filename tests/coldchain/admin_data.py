@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from analytics.models import ModelVersion
 from coldchain.alerts import alert_acknowledge, alerts_follow
@@ -75,6 +76,7 @@ def admin_data_build() -> AdminData:
     staff = make_user(username="ops")
     staff.is_staff = True
     staff.save(update_fields=["is_staff"])
+    Token.objects.create(user=staff)  # an integration's API token
 
     shipment, devices = make_contract_shipment()
     load_readings(devices, BREACH)
