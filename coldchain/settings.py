@@ -161,6 +161,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models name their choices Kind or Status: each set gets its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "ShipmentStatusEnum": "coldchain.models.shipments.Shipment.Status",
+        "ContractActionKindEnum": "coldchain.models.contracts.ContractAction.Kind",
+        "WebhookDeliveryStatusEnum": "coldchain.models.webhooks.WebhookDelivery.Status",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "coldchain.api.schema.error_responses",
