@@ -278,7 +278,7 @@ class AlertViewSet(VisibleToPartyMixin, viewsets.ReadOnlyModelViewSet):
         except AlertPermissionError as exc:
             raise PermissionDenied(str(exc)) from None
         except AlertError as exc:
-            raise ValidationError({"text": [str(exc)]}) from None
+            raise ValidationError(str(exc)) from None
         return Response(AlertSerializer(self.get_object()).data, status=created)
 
     @extend_schema(request=AlertNoteRequestSerializer, responses=AlertSerializer)
