@@ -153,7 +153,10 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "coldchain API",
-    "DESCRIPTION": "Shipments, devices, readings, assessments and the ledger. See docs/api.md.",
+    "DESCRIPTION": (
+        "Shipments, devices, readings, assessments, alerts, contracts, claims, payments, "
+        "webhooks and the ledger. See docs/api.md."
+    ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI from installed static files: the docs page works offline.
