@@ -115,6 +115,7 @@ def test_the_contract_shows_its_terms_and_timeline_in_order(contracts):
     body = client_for(side.users["carrier"]).get(f"/api/v1/contracts/{side.shipment.reference}/")
     contract = body.json()
     assert contract["terms_sha256"] == side.shipment.contract.terms_sha256
+    assert contract["template"] == str(side.shipment.contract.template)
     assert contract["ledger_index"] == side.shipment.contract.ledger_entry.index
     assert [t["to_status"] for t in contract["transitions"]] == [
         "in_transit",

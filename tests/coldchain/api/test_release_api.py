@@ -126,3 +126,27 @@ def test_signing_twice_is_refused(delivered):
     manager = make_user(delivered.receiver)
     assert sign(manager, delivered).status_code == 201
     assert sign(manager, delivered).status_code == 400
+
+
+def test_password_guesses_at_the_release_are_rate_limited_but_reading_it_is_not(
+    delivered, settings
+):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"auth": "2/minute", "ingest": "1/minute"},
+    }
+    manager = make_user(delivered.receiver)
+    for _ in range(2):
+        assert sign(manager, delivered, password="guess").status_code == 403
+    response = sign(manager, delivered)
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "throttled"
+    assert not ReleaseSignature.objects.filter(shipment=delivered).exists()
+    for _ in range(3):
+        assert client_for(manager).get(release_url(delivered)).status_code == 404
+
+
+def test_anonymous_signing_is_told_to_authenticate(delivered):
+    response = sign(None, delivered)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "not_authenticated"

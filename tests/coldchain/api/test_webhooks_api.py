@@ -133,3 +133,10 @@ def test_an_auditor_may_not_redeliver(world):
     delivery = record_delivery(world.a.shipment.carrier, world.a.shipment)
     url = f"/api/v1/webhook-deliveries/{delivery.pk}/redeliver/"
     assert client_for(world.auditor).post(url).status_code == 403
+
+
+@pytest.mark.parametrize("path", ["webhooks/", "webhook-deliveries/"])
+def test_anonymous_requests_for_webhooks_are_told_to_authenticate(db, path):
+    response = client_for(None).get(f"/api/v1/{path}")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "not_authenticated"
