@@ -4,10 +4,13 @@ another party's row is a 404. Claim evidence: not the bank."""
 
 import pytest
 
+from coldchain.contracts import contract_evaluate
 from coldchain.models import ContractAction
 from tests.coldchain.api.conftest import client_for
 from tests.coldchain.api.contract_world import ContractSide
 from tests.coldchain.api.world import ROLES
+from tests.contract_factories import BREACH, DELIVERED, make_delivered
+from tests.shipment_factories import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -180,3 +183,14 @@ def test_contract_actions_order_by_time(contracts, ordering, kinds):
         "/api/v1/contract-actions/", {"ordering": ordering}
     )
     assert [action["kind"] for action in response.json()["results"]] == kinds
+
+
+def test_a_claims_evidence_not_built_yet_is_a_conflict_to_retry():
+    shipment, _ = make_delivered(BREACH)
+    (claim_action,) = contract_evaluate(shipment, now=DELIVERED)
+    insurer = make_user(shipment.insurer)
+    response = client_for(insurer).get(f"/api/v1/claims/{claim_action.claim.id}/evidence/")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "evidence_pending"
+    claim = client_for(insurer).get(f"/api/v1/claims/{claim_action.claim.id}/").json()
+    assert (claim["status"], claim["evidence_attached"]) == ("filed", False)
