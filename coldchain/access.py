@@ -13,10 +13,16 @@ from analytics.models import ModelActivation, ModelVersion
 from coldchain.models import (
     AlertNote,
     Assessment,
+    Contract,
+    ContractAction,
     DeviceAttachment,
     Membership,
     Party,
+    ReleaseSignature,
     Shipment,
+    ShipmentTransition,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 from devices.models import Device, DeviceKey, Reading
 from ledger.models import Entry
@@ -137,6 +143,10 @@ def entries_visible_to(user) -> QuerySet[Entry]:
         | Q(pk__in=keys.values("retired_entry"))
         | Q(pk__in=Assessment.objects.filter(shipment__in=shipments).values("ledger_entry"))
         | Q(pk__in=AlertNote.objects.filter(alert__shipment__in=shipments).values("ledger_entry"))
+        | Q(pk__in=Contract.objects.filter(shipment__in=shipments).values("ledger_entry"))
+        | Q(pk__in=ShipmentTransition.objects.filter(shipment__in=shipments).values("ledger_entry"))
+        | Q(pk__in=ContractAction.objects.filter(shipment__in=shipments).values("ledger_entry"))
+        | Q(pk__in=ReleaseSignature.objects.filter(shipment__in=shipments).values("ledger_entry"))
         | Q(pk__in=ModelVersion.objects.values("registration_entry"))
         | Q(pk__in=ModelActivation.objects.values("entry"))
     )
@@ -160,3 +170,45 @@ def parties_visible_to(user) -> QuerySet[Party]:
         return Party.objects.all()
     party = user_party(user)
     return Party.objects.filter(pk=party.pk) if party else Party.objects.none()
+
+
+def evidence_visible(shipment: Shipment, user) -> bool:
+    """Who may download a claim's evidence bundle: staff, auditors and the
+    parties of the claim (the insured shipper, the carrier it is about, the
+    receiver and the insurer); not the bank."""
+    if sees_everything(user):
+        return True
+    party = user_party(user)
+    return party is not None and party.pk in {
+        shipment.shipper_id,
+        shipment.carrier_id,
+        shipment.receiver_id,
+        shipment.insurer_id,
+    }
+
+
+def manages_integrations(user) -> bool:
+    """Who may create, change and redeliver webhooks: staff who act, or a manager
+    of a party (its own endpoints only). Auditors read; they do not act."""
+    if acts_as_staff(user):
+        return True
+    membership = user_membership(user)
+    return (
+        membership is not None
+        and membership.party.kind != Party.Kind.AUDITOR
+        and membership.role == Membership.Role.MANAGER
+    )
+
+
+def webhook_endpoints_visible_to(user) -> QuerySet[WebhookEndpoint]:
+    """Staff and auditors: every endpoint; a party's manager: the party's own;
+    nobody else any (an endpoint's URL is a party's integration detail)."""
+    if sees_everything(user):
+        return WebhookEndpoint.objects.all()
+    if not manages_integrations(user):
+        return WebhookEndpoint.objects.none()
+    return WebhookEndpoint.objects.filter(party=user_party(user))
+
+
+def webhook_deliveries_visible_to(user) -> QuerySet[WebhookDelivery]:
+    return WebhookDelivery.objects.filter(endpoint__in=webhook_endpoints_visible_to(user))

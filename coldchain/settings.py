@@ -153,7 +153,10 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "coldchain API",
-    "DESCRIPTION": "Shipments, devices, readings, assessments and the ledger. See docs/api.md.",
+    "DESCRIPTION": (
+        "Shipments, devices, readings, assessments, alerts, contracts, claims, payments, "
+        "webhooks and the ledger. See docs/api.md."
+    ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI from installed static files: the docs page works offline.
@@ -161,6 +164,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models name their choices Kind or Status: each set gets its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "ShipmentStatusEnum": "coldchain.models.shipments.Shipment.Status",
+        "ContractActionKindEnum": "coldchain.models.contracts.ContractAction.Kind",
+        "WebhookDeliveryStatusEnum": "coldchain.models.webhooks.WebhookDelivery.Status",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "coldchain.api.schema.error_responses",

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from coldchain.access import acts_as_staff
+from coldchain.access import acts_as_staff, evidence_visible
 from coldchain.alerts import (
     AlertError,
     AlertPermissionError,
@@ -29,7 +29,6 @@ from frontend.selectors.alerts import alert_for, inbox_alerts
 from frontend.selectors.contracts import (
     claim_for,
     contract_timeline,
-    evidence_visible,
     excursion_panel,
 )
 from frontend.selectors.devices import devices_with_rejections

@@ -10,7 +10,15 @@ from django_filters.fields import IsoDateTimeField
 
 from analytics.models import ModelVersion
 from coldchain.access import attached_when_read
-from coldchain.models import Alert, Assessment, Shipment
+from coldchain.models import (
+    Alert,
+    Assessment,
+    Contract,
+    ContractAction,
+    InsuranceClaim,
+    Shipment,
+    WebhookDelivery,
+)
 from devices.models import Device, Reading
 
 
@@ -98,3 +106,54 @@ class ModelVersionFilter(filters.FilterSet):
     class Meta:
         model = ModelVersion
         fields = ["task", "active"]
+
+
+class ContractFilter(filters.FilterSet):
+    activated_after = DateTimeFilter(field_name="activated_at", lookup_expr="gte")
+    activated_before = DateTimeFilter(field_name="activated_at", lookup_expr="lt")
+
+    class Meta:
+        model = Contract
+        fields = ["activated_after", "activated_before"]
+
+
+class ContractActionFilter(filters.FilterSet):
+    shipment = filters.CharFilter(field_name="shipment__reference")
+    at_after = DateTimeFilter(field_name="at", lookup_expr="gte", help_text="at >= at_after")
+    at_before = DateTimeFilter(field_name="at", lookup_expr="lt", help_text="at < at_before")
+
+    class Meta:
+        model = ContractAction
+        fields = ["shipment", "kind", "at_after", "at_before"]
+
+
+class PaymentFilter(ContractActionFilter):
+    kind = filters.ChoiceFilter(
+        choices=[
+            (kind.value, kind.label)
+            for kind in (ContractAction.Kind.PAYMENT_RELEASED, ContractAction.Kind.PAYMENT_WITHHELD)
+        ]
+    )
+
+
+class ClaimFilter(filters.FilterSet):
+    shipment = filters.CharFilter(field_name="action__shipment__reference")
+    insurer = filters.CharFilter(field_name="insurer__slug", help_text="The insurer's slug")
+    at_after = DateTimeFilter(field_name="action__at", lookup_expr="gte")
+    at_before = DateTimeFilter(field_name="action__at", lookup_expr="lt")
+    evidence_attached = filters.BooleanFilter(
+        field_name="evidence_built_at", lookup_expr="isnull", exclude=True
+    )
+
+    class Meta:
+        model = InsuranceClaim
+        fields = ["shipment", "insurer", "policy", "at_after", "at_before"]
+
+
+class WebhookDeliveryFilter(filters.FilterSet):
+    created_after = DateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = DateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = WebhookDelivery
+        fields = ["endpoint", "event_type", "status"]

@@ -103,6 +103,12 @@ class AlertSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
+class AlertNoteRequestSerializer(serializers.Serializer):
+    text = serializers.CharField(
+        required=False, default="", allow_blank=True, help_text="Required for a comment"
+    )
+
+
 class ModelVersionSerializer(serializers.ModelSerializer):
     registration_index = LedgerIndexField(source="registration_entry")
 

@@ -1,4 +1,5 @@
-"""API views: thin, read only, each queryset scoped by ``coldchain.access``.
+"""API views: thin, each queryset scoped by ``coldchain.access``; evidence is read only,
+the few actions (release signing, alert notes) call the same services as the dashboard.
 
 A row the user may not see is a 404 exactly like a missing one, so that the
 API does not tell another party's shipment references from unused ones.
@@ -11,18 +12,22 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import viewsets
+from rest_framework import status, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from analytics.models import ModelVersion
 from coldchain import access
+from coldchain.alerts import AlertError, AlertPermissionError, alert_acknowledge, alert_comment
 from coldchain.api import filters
+from coldchain.api.contract_serializers import ReleaseRequestSerializer, ReleaseSignatureSerializer
 from coldchain.api.pagination import ReadingCursorPage
 from coldchain.api.serializers import (
+    AlertNoteRequestSerializer,
     AlertSerializer,
     AssessmentSerializer,
     ModelVersionSerializer,
@@ -34,8 +39,18 @@ from coldchain.api.serializers import (
 )
 from coldchain.api.throttling import ScopedRateThrottle
 from coldchain.epcis import SensorSample, epcis_document
-from coldchain.models import Alert, AlertNote, Assessment, Party, Product, Shipment
+from coldchain.models import (
+    Alert,
+    AlertNote,
+    Assessment,
+    Party,
+    Product,
+    ReleaseSignature,
+    Shipment,
+)
+from coldchain.release import SignatureRefused, release_sign
 from coldchain.series import reading_series
+from coldchain.shipment_states import ContractError
 from devices.models import Device, DeviceKey, Reading
 from devices.serializers import DeviceSerializer, ReadingSerializer
 
@@ -106,6 +121,47 @@ class ShipmentViewSet(viewsets.ReadOnlyModelViewSet):
             shipment, samples, base_uri=settings.EPCIS_BASE_URI, created_at=timezone.now()
         )
         return Response(document)
+
+    def get_throttles(self) -> list:
+        # Signing re-enters the password: as rate limited as the token endpoint.
+        if self.action == "release" and self.request.method == "POST":
+            self.throttle_scope = "auth"
+            return [ScopedRateThrottle()]
+        return super().get_throttles()
+
+    @extend_schema(methods=["GET"], request=None, responses=ReleaseSignatureSerializer)
+    @extend_schema(
+        methods=["POST"],
+        request=ReleaseRequestSerializer,
+        responses={201: ReleaseSignatureSerializer},
+        description="Sign the receiver's release decision: a manager of the receiver, "
+        "re-entering their password, on a delivered shipment.",
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
+    def release(self, request: Request, reference: str) -> Response:
+        """The receiver's signed release decision (404 until signed)."""
+        shipment = self.get_object()
+        if request.method == "POST":
+            return self._release_sign(request, shipment)
+        signature = (
+            ReleaseSignature.objects.filter(shipment=shipment)
+            .select_related("shipment", "signer", "ledger_entry__sealed")
+            .first()
+        )
+        if signature is None:
+            raise NotFound("The release of this shipment is not signed yet.")
+        return Response(ReleaseSignatureSerializer(signature).data)
+
+    def _release_sign(self, request: Request, shipment: Shipment) -> Response:
+        wanted = ReleaseRequestSerializer(data=request.data)
+        wanted.is_valid(raise_exception=True)
+        try:
+            signature = release_sign(shipment=shipment, user=request.user, **wanted.validated_data)
+        except SignatureRefused as exc:
+            raise PermissionDenied(str(exc)) from None
+        except ContractError as exc:
+            raise ValidationError(str(exc)) from None
+        return Response(ReleaseSignatureSerializer(signature).data, status=status.HTTP_201_CREATED)
 
 
 class PartyViewSet(viewsets.ReadOnlyModelViewSet):
@@ -212,6 +268,31 @@ class AlertViewSet(VisibleToPartyMixin, viewsets.ReadOnlyModelViewSet):
     filterset_class = filters.AlertFilter
     ordering_fields = ["opened_at", "closed_at"]
     ordering = ["-opened_at"]
+
+    def _note(self, request: Request, service, created: int) -> Response:
+        alert = self.get_object()
+        wanted = AlertNoteRequestSerializer(data=request.data)
+        wanted.is_valid(raise_exception=True)
+        try:
+            service(alert, request.user, wanted.validated_data["text"])
+        except AlertPermissionError as exc:
+            raise PermissionDenied(str(exc)) from None
+        except AlertError as exc:
+            raise ValidationError(str(exc)) from None
+        return Response(AlertSerializer(self.get_object()).data, status=created)
+
+    @extend_schema(request=AlertNoteRequestSerializer, responses=AlertSerializer)
+    @action(detail=True, methods=["post"], pagination_class=None, filter_backends=[])
+    def acknowledge(self, request: Request, pk: str) -> Response:
+        """Acknowledge the open alert (operators and managers of its parties, staff);
+        acknowledging again changes nothing. Returns the alert with its notes."""
+        return self._note(request, alert_acknowledge, status.HTTP_200_OK)
+
+    @extend_schema(request=AlertNoteRequestSerializer, responses={201: AlertSerializer})
+    @action(detail=True, methods=["post"], pagination_class=None, filter_backends=[])
+    def comment(self, request: Request, pk: str) -> Response:
+        """Comment on the alert, open or closed; the note is anchored in the ledger."""
+        return self._note(request, alert_comment, status.HTTP_201_CREATED)
 
 
 class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 from django.http import Http404
 
-from coldchain.access import sees_everything, user_party
+from coldchain.access import evidence_visible
 from coldchain.excursions import Excursion, ExcursionSummary
 from coldchain.models import (
     Contract,
@@ -178,17 +178,3 @@ def claim_for(shipment: Shipment, user, claim_id: int) -> InsuranceClaim:
     if claim is None or not evidence_visible(shipment, user):
         raise Http404("No such claim")
     return claim
-
-
-def evidence_visible(shipment: Shipment, user) -> bool:
-    """Staff, auditors and the parties of the claim: the insured shipper, the
-    carrier it is about, the receiver, and the insurer; not the bank."""
-    if sees_everything(user):
-        return True
-    party = user_party(user)
-    return party is not None and party.pk in {
-        shipment.shipper_id,
-        shipment.carrier_id,
-        shipment.receiver_id,
-        shipment.insurer_id,
-    }

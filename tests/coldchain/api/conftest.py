@@ -6,6 +6,7 @@ from rest_framework.test import APIClient
 from coldchain.models import Party
 from ledger.services import log_seal
 from tests.analytics.boosters import register_both
+from tests.coldchain.api.contract_world import ContractWorld, make_contract_world
 from tests.coldchain.api.world import World, make_side
 from tests.shipment_factories import make_party, make_user
 
@@ -48,3 +49,8 @@ def client_for(user) -> APIClient:
         token, _ = Token.objects.get_or_create(user=user)
         client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     return client
+
+
+@pytest.fixture
+def contracts(db) -> ContractWorld:
+    return make_contract_world()

@@ -5,9 +5,13 @@ import base64
 import pytest
 
 from analytics.models import ModelVersion
+from coldchain.release import release_sign
 from devices.models import Reading
+from ledger.services import log_seal
 from tests.coldchain.api.conftest import client_for
 from tests.coldchain.api.world import Side
+from tests.contract_factories import make_delivered
+from tests.shipment_factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1/ledger/"
@@ -73,3 +77,30 @@ def test_anonymous_gets_checkpoints_and_proofs_but_not_entry_bytes(world):
     proof = anonymous.get(API + "proof/inclusion", {"index": index, "size": size})
     assert (checkpoint.status_code, proof.status_code) == (200, 200)
     assert anonymous.get(f"{API}entries/{index}").status_code == 401
+
+
+def contract_entries(side) -> list:
+    shipment = side.shipment
+    return [
+        shipment.contract.ledger_entry,
+        *(transition.ledger_entry for transition in shipment.transitions.all()),
+        *(action.ledger_entry for action in shipment.actions.all()),
+    ]
+
+
+@pytest.mark.parametrize("role", ["shipper", "carrier", "receiver", "insurer", "bank"])
+def test_a_party_reads_its_shipments_contract_transition_and_action_entries(contracts, role):
+    user = contracts.a.users[role]
+    assert {entry(user, e.index).status_code for e in contract_entries(contracts.a)} == {200}
+    assert {entry(user, e.index).status_code for e in contract_entries(contracts.b)} == {404}
+
+
+def test_the_parties_read_the_release_signature_entry_and_others_do_not(contracts):
+    shipment, _ = make_delivered([5.0] * 180)
+    signature = release_sign(
+        shipment=shipment, user=make_user(shipment.receiver), password=PASSWORD, decision="released"
+    )
+    log_seal()
+    index = signature.ledger_entry.index
+    assert entry(make_user(shipment.carrier), index).status_code == 200
+    assert entry(contracts.a.users["carrier"], index).status_code == 404
