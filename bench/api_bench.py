@@ -53,18 +53,13 @@ JWS_BYTES = 430
 def populate(shipments: int, readings: int) -> dict:
     """Fill the database in bulk; returns the names the requests use."""
     from django.contrib.auth.models import User
-    from django.db import connection
     from rest_framework.authtoken.models import Token
 
     from coldchain.models import Membership
 
     devices = shipments * DEVICES_PER_SHIPMENT
     per_device = max(1, readings // devices)
-    with connection.cursor() as cursor:
-        for statement in SQL_POPULATE.split(";\n"):
-            if statement.strip():
-                cursor.execute(statement, {"shipments": shipments, "per_device": per_device})
-        cursor.execute("ANALYZE")
+    run_sql(SQL_POPULATE, {"shipments": shipments, "per_device": per_device})
     staff = User.objects.create_user("bench-staff", is_staff=True)
     carrier = User.objects.create_user("bench-carrier")
     Membership.objects.create(user=carrier, party_id=PARTY_ID["carrier"] + 1, role="operator")
@@ -73,6 +68,17 @@ def populate(shipments: int, readings: int) -> dict:
         "carrier_token": Token.objects.create(user=carrier).key,
         "per_device": per_device,
     }
+
+
+def run_sql(script: str, params: dict) -> None:
+    """Run a script of statements separated by ``;`` at line ends, then ANALYZE."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for statement in script.split(";\n"):
+            if statement.strip():
+                cursor.execute(statement, params)
+        cursor.execute("ANALYZE")
 
 
 def existing_names() -> dict:
@@ -257,22 +263,18 @@ def hammer(port: int, endpoint: Endpoint, token: str, clients: int, seconds: flo
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def add_database_arguments(parser: argparse.ArgumentParser) -> None:
+    """The fill's size and lifetime, shared with the shipment page benchmark."""
     parser.add_argument("--shipments", type=int, default=100)
     parser.add_argument("--readings", type=int, default=300_000)
-    parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
-    parser.add_argument("--only", help="run the endpoints whose name contains this")
-    parser.add_argument("--json", type=Path)
     parser.add_argument("--keep", action="store_true", help="keep the database")
     parser.add_argument(
         "--reuse", action="store_true", help="measure the database a --keep run left (same sizes)"
     )
-    args = parser.parse_args()
 
-    work = temp_dir("coldchain-api-bench-")
+
+def bench_env(work: Path) -> BenchEnv:
     env = BenchEnv(
         db_name="coldchain_bench_api",
         redis_db=9,
@@ -281,40 +283,65 @@ def main() -> None:
         var_dir=work / "var",
     )
     env.var_dir.mkdir()
+    return env
+
+
+def prepare_database(env: BenchEnv, args: argparse.Namespace) -> dict:
+    """Fill the database anew (or take the one ``--reuse`` names) and set Django up on it."""
+    if args.reuse:
+        setup_django(env)
+        return existing_names()
+    recreate_database(env.db_name)
+    migrate(env)
+    setup_django(env)
+    started = time.monotonic()
+    names = populate(args.shipments, args.readings)
+    print(
+        f"populated {args.shipments} shipments, "
+        f"{args.shipments * DEVICES_PER_SHIPMENT * names['per_device']:,} readings "
+        f"in {time.monotonic() - started:.0f} s"
+    )
+    return names
+
+
+def start_web(children: Children, env: BenchEnv, work: Path, workers: int) -> int:
+    """gunicorn with ``workers`` sync workers on a free port; returns the port."""
+    port = free_port()
+    children.start(
+        "web",
+        [
+            str(Path(PYTHON).parent / "gunicorn"),
+            "coldchain.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--timeout",
+            "120",
+        ],
+        env=env.child_env() | {"API_THROTTLE_AUTH": "1000/second"},
+        log=work / "gunicorn.log",
+    )
+    wait_port(port, 30)
+    return port
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_database_arguments(parser)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--only", help="run the endpoints whose name contains this")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    work = temp_dir("coldchain-api-bench-")
+    env = bench_env(work)
     children = Children()
     with exclusive_run():
         try:
-            if args.reuse:
-                setup_django(env)
-                names = existing_names()
-            else:
-                recreate_database(env.db_name)
-                migrate(env)
-                setup_django(env)
-                started = time.monotonic()
-                names = populate(args.shipments, args.readings)
-                print(
-                    f"populated {args.shipments} shipments, "
-                    f"{args.shipments * DEVICES_PER_SHIPMENT * names['per_device']:,} readings "
-                    f"in {time.monotonic() - started:.0f} s"
-                )
-            port = free_port()
-            children.start(
-                "web",
-                [
-                    str(Path(PYTHON).parent / "gunicorn"),
-                    "coldchain.wsgi",
-                    "--bind",
-                    f"127.0.0.1:{port}",
-                    "--workers",
-                    str(args.workers),
-                    "--timeout",
-                    "120",
-                ],
-                env=env.child_env() | {"API_THROTTLE_AUTH": "1000/second"},
-                log=work / "gunicorn.log",
-            )
-            wait_port(port, 30)
+            names = prepare_database(env, args)
+            port = start_web(children, env, work, args.workers)
             warm_up(port, names["staff_token"], args.workers)
             results = []
             for endpoint in endpoints(args.shipments, series_window()):
