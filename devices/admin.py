@@ -5,7 +5,7 @@ from devices.inbox import inbox_batches_requeue
 from devices.models import Device, DeviceKey, IngestBatch, Reading, Rejection
 from devices.services import device_revoke
 from devices.tasks import enqueue_ingest
-from ledger.admin_base import HugeTableAdmin, ReadOnlyAdmin, action_form_page
+from ledger.admin_base import HugeTableAdmin, ReadOnlyAdmin, ReadOnlyTabularInline, action_form_page
 
 
 class RevocationForm(forms.Form):
@@ -15,7 +15,7 @@ class RevocationForm(forms.Form):
     )
 
 
-class DeviceKeyInline(admin.TabularInline):
+class DeviceKeyInline(ReadOnlyTabularInline):
     """The key history; keys change only by rotate_device_key, which logs them."""
 
     model = DeviceKey
@@ -28,9 +28,6 @@ class DeviceKeyInline(admin.TabularInline):
         "retired_at",
         "retired_entry",
     )
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False

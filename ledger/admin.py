@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 
-from ledger.admin_base import HugeTableAdmin, ReadOnlyAdmin, json_download
+from ledger.admin_base import HugeTableAdmin, ReadOnlyAdmin, ReadOnlyTabularInline, json_download
 from ledger.evidence import EvidenceError, evidence_bundle
 from ledger.models import (
     Checkpoint,
@@ -85,15 +85,9 @@ class LogStateAdmin(ReadOnlyAdmin):
         return bytes(state.root_hash).hex()
 
 
-class CosignatureInline(admin.TabularInline):
+class CosignatureInline(ReadOnlyTabularInline):
     model = Cosignature
     fields = ("witness", "signature_line", "created_at")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False

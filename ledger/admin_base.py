@@ -34,6 +34,23 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class ReadOnlyTabularInline(admin.TabularInline):
+    """Evidence shown under its parent: every listed field read-only, nothing added,
+    changed or deleted from the parent's page."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None) -> tuple[str, ...]:
+        return tuple(self.fields)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class CappedCountPaginator(Paginator):
     """Counts at most ``CAP`` rows: an exact count of millions of readings or log
     entries takes seconds on every page. Past the cap, filters narrow the list."""

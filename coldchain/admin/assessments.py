@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from coldchain.models import Alert, AlertNote, Assessment, ShipmentDirty
-from ledger.admin_base import HugeTableAdmin, ReadOnlyAdmin
+from ledger.admin_base import HugeTableAdmin, ReadOnlyAdmin, ReadOnlyTabularInline
 
 
 @admin.register(Assessment)
@@ -20,15 +20,9 @@ class AssessmentAdmin(HugeTableAdmin):
         return assessment.ledger_entry.index if assessment.ledger_entry else None
 
 
-class AlertNoteInline(admin.TabularInline):
+class AlertNoteInline(ReadOnlyTabularInline):
     model = AlertNote
     fields = ("kind", "author", "text", "at", "ledger_entry")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False

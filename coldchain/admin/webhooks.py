@@ -12,7 +12,7 @@ from coldchain.webhooks.endpoints import (
     webhook_event_types_validate,
     webhook_url_validate,
 )
-from ledger.admin_base import HugeTableAdmin, ReadOnlyAdmin
+from ledger.admin_base import HugeTableAdmin, ReadOnlyAdmin, ReadOnlyTabularInline
 
 
 def _field_error(error: ValidationError, field: str) -> forms.ValidationError:
@@ -78,12 +78,9 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         )
 
 
-class WebhookAttemptInline(admin.TabularInline):
+class WebhookAttemptInline(ReadOnlyTabularInline):
     model = WebhookAttempt
     fields = ("number", "at", "status_code", "error", "duration_ms")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
