@@ -306,45 +306,26 @@ WEBHOOK_SWEEP_INTERVAL_S = env_float("WEBHOOK_SWEEP_INTERVAL_S", 10.0)
 # A due delivery whose Celery message is this old is queued again (lost message).
 WEBHOOK_REQUEUE_AFTER_S = env_float("WEBHOOK_REQUEUE_AFTER_S", 300.0)
 
+
+def _beat_tick(task: str, interval_s: float) -> dict:
+    # Each tick expires after one interval: while workers are down, ticks do not
+    # pile up in the queue (the next tick does the same work).
+    return {"task": task, "schedule": interval_s, "options": {"expires": interval_s}}
+
+
 CELERY_BEAT_SCHEDULE = {
     # Seal pending ledger entries into the tree and sign a checkpoint; the
     # ingest task also asks for a seal when its backlog passes LEDGER_SEAL_BACKLOG.
-    # Each expires after one interval: while workers are down, ticks do not
-    # pile up in the queue (the next tick does the same work).
-    "ledger-seal": {
-        "task": "ledger.seal",
-        "schedule": LEDGER_SEAL_INTERVAL_S,
-        "options": {"expires": LEDGER_SEAL_INTERVAL_S},
-    },
+    "ledger-seal": _beat_tick("ledger.seal", LEDGER_SEAL_INTERVAL_S),
     # Queue again the ingest batches whose Celery message was lost (devices.inbox).
-    "ingest-requeue": {
-        "task": "devices.requeue_stalled_batches",
-        "schedule": INGEST_REQUEUE_INTERVAL_S,
-        "options": {"expires": INGEST_REQUEUE_INTERVAL_S},
-    },
+    "ingest-requeue": _beat_tick("devices.requeue_stalled_batches", INGEST_REQUEUE_INTERVAL_S),
     # Queue the webhook deliveries that are due (coldchain.webhooks.deliveries).
-    "webhooks-sweep": {
-        "task": "coldchain.webhooks_sweep",
-        "schedule": WEBHOOK_SWEEP_INTERVAL_S,
-        "options": {"expires": WEBHOOK_SWEEP_INTERVAL_S},
-    },
+    "webhooks-sweep": _beat_tick("coldchain.webhooks_sweep", WEBHOOK_SWEEP_INTERVAL_S),
     # Queue one evaluation per shipment with new readings (coldchain.evaluation_queue).
-    "evaluation-tick": {
-        "task": "coldchain.evaluate_dirty_shipments",
-        "schedule": EVALUATION_DEBOUNCE_S,
-        "options": {"expires": EVALUATION_DEBOUNCE_S},
-    },
-    "alerts-escalate": {
-        "task": "coldchain.escalate_alerts",
-        "schedule": ALERT_ESCALATE_INTERVAL_S,
-        "options": {"expires": ALERT_ESCALATE_INTERVAL_S},
-    },
+    "evaluation-tick": _beat_tick("coldchain.evaluate_dirty_shipments", EVALUATION_DEBOUNCE_S),
+    "alerts-escalate": _beat_tick("coldchain.escalate_alerts", ALERT_ESCALATE_INTERVAL_S),
     # Settle contracts whose dispute window has ended; attach claims' evidence bundles.
-    "contracts-due": {
-        "task": "coldchain.evaluate_due_contracts",
-        "schedule": CONTRACTS_DUE_INTERVAL_S,
-        "options": {"expires": CONTRACTS_DUE_INTERVAL_S},
-    },
+    "contracts-due": _beat_tick("coldchain.evaluate_due_contracts", CONTRACTS_DUE_INTERVAL_S),
 }
 
 # --- Witnesses (C2SP tlog-witness) --------------------------------------------
