@@ -63,11 +63,10 @@ def per_call_us(fn, items, repeat: int = 3) -> float:
 
 def pure_stages(payloads: list[bytes], public_keys: dict, topics: list[str]) -> dict:
     from devices.inbox import batch_decode, batch_encode
-    from devices.ingest import _public_key
     from devices.wire import decode_payload, parse_compact, verify_signature
 
     signed = [parse_compact(p) for p in payloads]
-    keyed = [(s, _public_key(public_keys[s.kid])) for s in signed]
+    keyed = [(s, public_keys[s.kid]) for s in signed]
     messages = incoming(payloads, topics)
     encoded = batch_encode(messages)
     return {

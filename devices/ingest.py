@@ -15,9 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -109,12 +107,6 @@ class _Candidate:
     def token(self) -> bytes:
         """The JWS itself, without the whitespace a transport may add around it."""
         return self.message.payload.strip()
-
-
-@lru_cache(maxsize=100_000)
-def _public_key(raw: bytes) -> Ed25519PublicKey:
-    # Parsing a key costs about as much as a verify; devices repeat, keys don't change.
-    return Ed25519PublicKey.from_public_bytes(raw)
 
 
 def readings_ingest(
@@ -223,7 +215,7 @@ def _verifying_key(signed: SignedMessage, keys: list[_Key]) -> _Key:
     """
     for key in keys:
         try:
-            verify_signature(signed, _public_key(key.public_key))
+            verify_signature(signed, key.public_key)
         except WireError:
             continue
         return key

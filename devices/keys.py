@@ -121,7 +121,7 @@ def rotation_request_check(
     for exactly ``new_public``."""
     try:
         message = parse_jws(request)
-        verify_signature(message, Ed25519PublicKey.from_public_bytes(current_public))
+        verify_signature(message, current_public)
         claims = orjson.loads(message.payload)
     except (WireError, orjson.JSONDecodeError) as error:
         detail = error.detail if isinstance(error, WireError) else "payload is not JSON"

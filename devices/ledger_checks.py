@@ -5,8 +5,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from devices.keys import KeyFormatError, fingerprint, key_window_problem, rotation_request_check
 from devices.models import DeviceKey, Reading
 from devices.wire import (
@@ -74,7 +72,7 @@ def check_readings(rows: list[EntryRow]) -> Iterator[Problem]:
             continue
         try:
             message = parse_compact(row.data)
-            verify_signature(message, Ed25519PublicKey.from_public_bytes(bytes(key["public_key"])))
+            verify_signature(message, bytes(key["public_key"]))
             signed = decode_payload(message.payload)
         except WireError as error:
             yield Problem(

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import orjson
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ledger.jws import JwsError, parse_compact, sign_compact, verify_signature
 from ledger.log_key import log_signer
@@ -42,7 +41,7 @@ def platform_entry_sign(*, kind: str, claims: dict, at: datetime | None = None) 
     )
 
 
-def platform_entry_open(token: bytes, public_key: Ed25519PublicKey) -> dict:
+def platform_entry_open(token: bytes, public_key: bytes) -> dict:
     """The claims of a platform entry whose signature verifies, else ``JwsError``."""
     message = parse_compact(token)
     verify_signature(message, public_key)
@@ -53,5 +52,6 @@ def platform_entry_open(token: bytes, public_key: Ed25519PublicKey) -> dict:
     return claims
 
 
-def platform_public_key() -> Ed25519PublicKey:
-    return Ed25519PublicKey.from_public_bytes(log_signer().public_key)
+def platform_public_key() -> bytes:
+    """The log key's raw 32 bytes, as ``verify_signature`` takes them."""
+    return log_signer().public_key

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from devices.keys import generate_private_key
+from devices.keys import generate_private_key, raw_public_key
 from devices.simulator.faults import (
     ALL_FAULTS,
     FaultSpecError,
@@ -230,9 +230,9 @@ def test_a_forged_message_does_not_verify_with_the_device_key():
         parsed = parse_compact(token)
         assert parsed.kid == "truck-001-reefer"
         with pytest.raises(WireError, match="bad_signature"):
-            verify_signature(parsed, device_key.public_key())
+            verify_signature(parsed, raw_public_key(device_key))
     real = genuine(messages, "truck-001-reefer")[61]
-    verify_signature(parse_compact(sign_emitted(real, keys, attacker)), device_key.public_key())
+    verify_signature(parse_compact(sign_emitted(real, keys, attacker)), raw_public_key(device_key))
     assert only_label(fleet, "forged_signature").device == "truck-001-reefer"
 
 
