@@ -1,5 +1,7 @@
 """The ingest inbox: a batch is kept until its readings are stored, exactly once."""
 
+import contextlib
+import threading
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -17,7 +19,7 @@ from devices.inbox import (
     inbox_batch_submit,
     inbox_batches_requeue,
 )
-from devices.ingest import SOURCE_MQTT, IncomingMessage
+from devices.ingest import SOURCE_MQTT, IncomingMessage, readings_ingest
 from devices.models import IngestBatch, Reading, Rejection
 from devices.wire import topic_for
 from tests.support import processes
@@ -163,3 +165,88 @@ def test_the_bridge_keeps_batches_again_after_its_database_connection_broke(devi
         inbox_batch_submit(messages=messages_of(device, 2), enqueue=lambda batch_id: None)
     inbox_batch_submit(messages=messages_of(device, 2), enqueue=lambda batch_id: None)
     assert IngestBatch.objects.count() == 2
+
+
+@contextlib.contextmanager
+def synchronous_commit_when_devices_are_locked():
+    """The storing transaction's ``synchronous_commit`` as it locks the batch's devices."""
+    seen: list[str] = []
+
+    def observe(execute, sql, params, many, context):
+        if "FOR UPDATE" in sql and '"devices_device"' in sql:
+            # A plain psycopg cursor on the same session: not observed again.
+            with context["connection"].connection.cursor() as cursor:
+                cursor.execute("SELECT current_setting('synchronous_commit')")
+                seen.append(cursor.fetchone()[0])
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(observe):
+        yield seen
+
+
+def session_synchronous_commit() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('synchronous_commit')")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_kept_batch_is_stored_by_a_commit_that_does_not_wait_for_the_disk(device):
+    # Its inbox row, deleted in the same transaction, comes back if a crash loses it.
+    batch_id = inbox_batch_add(messages=messages_of(device, 1, 2))
+    with synchronous_commit_when_devices_are_locked() as seen:
+        inbox_batch_ingest(batch_id=batch_id)
+    assert seen == ["off"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readings_ingested_without_an_inbox_row_commit_durably(device):
+    # The HTTP path answers "stored" and the device drops its copy.
+    with synchronous_commit_when_devices_are_locked() as seen:
+        readings_ingest(messages=messages_of(device, 1))
+    assert seen == [session_synchronous_commit()] != ["off"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_connection_commits_durably_again_once_a_batch_is_stored(device):
+    # The bridge's next inbox insert must reach the disk before its PUBACK.
+    before = session_synchronous_commit()
+    inbox_batch_ingest(batch_id=inbox_batch_add(messages=messages_of(device, 1)))
+    assert session_synchronous_commit() == before != "off"
+
+
+@pytest.mark.servers
+@pytest.mark.django_db(transaction=True)
+def test_a_kept_batch_stays_in_the_inbox_until_its_readings_commit(device):
+    batch_id = inbox_batch_add(messages=messages_of(device, 1))
+    errors: list[BaseException] = []
+
+    def ingest() -> None:
+        try:
+            inbox_batch_ingest(batch_id=batch_id)
+        except BaseException as error:  # reported by the test, not lost in the thread
+            errors.append(error)
+        finally:
+            connection.close()
+
+    url = processes.test_database_url()
+    with psycopg.connect(url) as holder, psycopg.connect(url, autocommit=True) as observer:
+        # Holding the device's row lock stops the ingest after it deleted the inbox row.
+        holder.execute("SELECT 1 FROM devices_device WHERE id = %s FOR UPDATE", [device.id])
+        thread = threading.Thread(target=ingest)
+        thread.start()
+        assert processes.wait_until(
+            lambda: observer.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            ).fetchone()[0],
+            timeout=30,
+        )
+        assert observer.execute(
+            "SELECT count(*) FROM devices_ingestbatch WHERE id = %s", [batch_id]
+        ).fetchone() == (1,)
+        holder.rollback()
+        thread.join()
+    assert errors == []
+    assert not IngestBatch.objects.filter(pk=batch_id).exists()
+    assert Reading.objects.count() == 1
