@@ -9,6 +9,7 @@ them again.
 from __future__ import annotations
 
 import logging
+import select
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,9 +24,16 @@ from devices.wire import TOPIC_PREFIX
 logger = logging.getLogger(__name__)
 
 READINGS_FILTER = TOPIC_PREFIX + "+"
-# If nothing arrived for this long the broker has sent all it will before we
-# acknowledge (its in-flight window is full or the topic is quiet): flush now.
+# MQTT 3.1.1 only: if nothing arrived for this long the broker may have sent
+# all it will before we acknowledge (its in-flight window, which we cannot
+# know, is full), so flush now.
 IDLE_FLUSH_S = 0.005
+# MQTT 5: the receive maximum we announce, in batches. The broker then never
+# holds more than this many unacknowledged messages for us (measured with
+# Mosquitto: it follows the client's value, not max_inflight_messages), and
+# with two batches it sends the next one while we keep the current one.
+RECEIVE_WINDOW_BATCHES = 2
+MAX_RECEIVE_MAXIMUM = 65_535
 ENQUEUE_RETRY_S = 1.0
 RECONNECT_MAX_S = 30.0
 
@@ -54,6 +62,7 @@ class IngestBridge:
         self.session_expiry_s = session_expiry_s
         self.batch_size = batch_size
         self.max_delay_s = max_delay_s
+        self.receive_window = min(RECEIVE_WINDOW_BATCHES * batch_size, MAX_RECEIVE_MAXIMUM)
         self.submit = submit
         self.pending: list[_Pending] = []
         self.first_pending_at = 0.0
@@ -79,7 +88,10 @@ class IngestBridge:
     def connect(self) -> None:
         self.client.connect(
             **connect_kwargs(
-                self.config, persistent_session=True, session_expiry_s=self.session_expiry_s
+                self.config,
+                persistent_session=True,
+                session_expiry_s=self.session_expiry_s,
+                receive_maximum=self.receive_window,
             )
         )
 
@@ -131,12 +143,22 @@ class IngestBridge:
         self.pending.append(_Pending(message.mid, message.qos, received))
 
     def flush_due(self, now: float) -> bool:
+        """A batch is due when full, when the broker can send no more before we
+        acknowledge, or once its first message waited ``max_delay_s``.
+
+        With MQTT 5 the broker's window is the receive maximum we announced,
+        so a batch waits for more messages as long as more can come: at low
+        steady rates batches fill for ``max_delay_s`` (the most ingest adds to a
+        reading's latency) instead of becoming one task per reading or two.
+        With MQTT 3.1.1 the window is unknown and a short silence may mean it
+        is full, so a silence of ``IDLE_FLUSH_S`` flushes too.
+        """
         if not self.pending or now < self.next_enqueue_attempt:
             return False
         return (
-            len(self.pending) >= self.batch_size
+            len(self.pending) >= min(self.batch_size, self.receive_window)
             or now - self.first_pending_at >= self.max_delay_s
-            or now - self.last_message_at >= IDLE_FLUSH_S
+            or (not self.config.is_v5 and now - self.last_message_at >= IDLE_FLUSH_S)
         )
 
     def flush(self) -> bool:
@@ -162,7 +184,7 @@ class IngestBridge:
 
     def run_once(self, timeout: float = IDLE_FLUSH_S) -> bool:
         """One network round and, when due, one flush. False once stopping."""
-        result = self.client.loop(timeout=timeout)
+        result = self._network_round(timeout)
         if result == mqtt.MQTT_ERR_SUCCESS:
             result = self._read_buffered()
         if result != mqtt.MQTT_ERR_SUCCESS and not self.stopping:
@@ -171,6 +193,36 @@ class IngestBridge:
             if not self.flush():
                 break
         return not self.stopping
+
+    def _network_round(self, timeout: float) -> mqtt.MQTTErrorCode:
+        """paho's ``loop()`` through its external event loop API.
+
+        ``loop()`` makes a socket pair to wake its ``select()`` and writes a
+        byte to it for every packet queued, so each PUBACK cost two sends and
+        a wake-up; we queue packets only from this thread, between rounds, and
+        paho then writes each at once. Measured: about a tenth less bridge CPU
+        per message.
+        """
+        sock = self.client.socket()
+        if sock is None:
+            return mqtt.MQTT_ERR_NO_CONN
+        # TLS may hold decrypted bytes that select() cannot see.
+        tls_pending = getattr(sock, "pending", lambda: 0)() > 0
+        wanted_write = [sock] if self.client.want_write() else []
+        try:
+            readable, writable, _ = select.select(
+                [sock], wanted_write, [], 0.0 if tls_pending else timeout
+            )
+        except (OSError, ValueError):
+            return mqtt.MQTT_ERR_CONN_LOST
+        result = mqtt.MQTT_ERR_SUCCESS
+        if readable or tls_pending:
+            result = self.client.loop_read()
+        if result == mqtt.MQTT_ERR_SUCCESS and writable:
+            result = self.client.loop_write()
+        if result == mqtt.MQTT_ERR_SUCCESS:
+            result = self.client.loop_misc()
+        return result
 
     def _read_buffered(self) -> mqtt.MQTTErrorCode:
         """Read the messages already waiting in the socket, up to a full batch.

@@ -67,17 +67,26 @@ def new_client(
 
 
 def connect_kwargs(
-    config: MqttConfig, *, persistent_session: bool, session_expiry_s: int, keepalive: int = 30
+    config: MqttConfig,
+    *,
+    persistent_session: bool,
+    session_expiry_s: int,
+    keepalive: int = 30,
+    receive_maximum: int | None = None,
 ) -> dict:
     """Arguments for ``client.connect``.
 
     An MQTT 5 session ends at disconnect unless the client asks for a session
     expiry interval, so a persistent session must send one explicitly.
+    ``receive_maximum`` (MQTT 5) bounds the unacknowledged messages the broker
+    sends us; MQTT 3.1.1 has no such thing.
     """
     kwargs: dict = {"host": config.host, "port": config.port, "keepalive": keepalive}
     if config.is_v5:
         properties = Properties(PacketTypes.CONNECT)
         properties.SessionExpiryInterval = session_expiry_s if persistent_session else 0
+        if receive_maximum is not None:
+            properties.ReceiveMaximum = receive_maximum
         kwargs["clean_start"] = not persistent_session
         kwargs["properties"] = properties
     return kwargs
