@@ -10,6 +10,7 @@ from pathlib import Path
 import orjson
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from nacl.bindings import crypto_core_ed25519_is_valid_point
 
 from devices.wire import (
     WireError,
@@ -79,8 +80,22 @@ def public_key_jwk(raw_public: bytes, kid: str) -> dict:
 
 
 def parse_public_key(data: bytes) -> bytes:
-    """Raw 32-byte Ed25519 public key from a PEM (SubjectPublicKeyInfo) or an OKP JWK."""
-    text = data.strip()
+    """Raw 32-byte Ed25519 public key from a PEM (SubjectPublicKeyInfo) or an OKP JWK.
+
+    A key that is not a point of the prime-order subgroup (a small-order or
+    mixed-order point, a non-canonical encoding) is refused here: ingest's
+    verification refuses every signature under such a key, so registering it
+    would only turn each of the device's readings into a rejection.
+    """
+    raw = _raw_public_key(data.strip())
+    if not crypto_core_ed25519_is_valid_point(raw):
+        raise KeyFormatError(
+            "not a usable Ed25519 public key: not a point of the prime-order subgroup"
+        )
+    return raw
+
+
+def _raw_public_key(text: bytes) -> bytes:
     if text.startswith(b"-----BEGIN"):
         try:
             key = serialization.load_pem_public_key(text)

@@ -9,6 +9,7 @@ from devices.keys import load_private_key, public_key_jwk, public_key_pem, raw_p
 from devices.models import Device
 from devices.wire import b64url_decode
 from ledger.platform_entries import platform_entry_open, platform_public_key
+from tests.support import edwards25519
 
 pytestmark = pytest.mark.django_db
 
@@ -77,6 +78,24 @@ def test_register_explains_an_unusable_key_file(tmp_path, content, message):
     key_file.write_bytes(content)
     with pytest.raises(CommandError, match=message):
         call_command("register_device", "d3", "--public-key", key_file, "--vehicle", "t")
+
+
+def _mixed_order_key() -> bytes:
+    honest = edwards25519.decode_loose(raw_public_key(Ed25519PrivateKey.generate()))
+    return edwards25519.encode(edwards25519.point_add(honest, edwards25519.SMALL_ORDER_POINTS[1]))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [*edwards25519.small_order_encodings()[:3], _mixed_order_key()],
+    ids=["small-order-1", "small-order-2", "small-order-3", "mixed-order"],
+)
+def test_register_refuses_a_key_outside_the_prime_order_subgroup(tmp_path, raw):
+    key_file = tmp_path / "key.jwk"
+    key_file.write_bytes(orjson.dumps(public_key_jwk(raw, "d5")))
+    with pytest.raises(CommandError, match="prime-order subgroup"):
+        call_command("register_device", "d5", "--public-key", key_file, "--vehicle", "t")
+    assert not Device.objects.filter(pk="d5").exists()
 
 
 def test_register_refuses_a_device_id_already_taken(tmp_path, device):
