@@ -37,6 +37,7 @@ class ExcursionPanel:
     excursions: tuple[Excursion, ...]
     samples: int
     checkpoint_size: int | None
+    under_contract: bool  # the limits are the contract's, else the product's
 
 
 def minutes_text(minutes: float | None) -> str:
@@ -122,6 +123,7 @@ def excursion_panel(shipment: Shipment) -> ExcursionPanel:
         excursions=summary.excursions,
         samples=summary.samples,
         checkpoint_size=None if figures.checkpoint is None else figures.checkpoint.size,
+        under_contract=Contract.objects.filter(shipment=shipment).exists(),
     )
 
 
