@@ -92,11 +92,12 @@ def cargo_loggers(shipment: Shipment) -> frozenset[str]:
     )
 
 
-def attachment_periods(shipment: Shipment) -> list[Q]:
-    """One condition per attachment: its device's readings within its period,
-    by device and start. Each is one range of the readings' (device, time)
-    index, where an OR of them makes the database visit the table's rows."""
-    periods = []
+def device_periods(shipment: Shipment) -> list[Q]:
+    """One condition per attached device, by device id: its readings within its
+    attachment periods. Each is a range of the readings' (device, time) index
+    (or a few, for a device attached more than once); an OR across devices
+    makes PostgreSQL visit the table's rows (and their signatures) instead."""
+    periods: dict[str, Q] = {}
     for device_id, start, end in (
         DeviceAttachment.objects.filter(shipment=shipment)
         .order_by("device_id", "attached_from")
@@ -105,8 +106,8 @@ def attachment_periods(shipment: Shipment) -> list[Q]:
         period = Q(device_id=device_id, ts__gte=start)
         if end is not None:
             period &= Q(ts__lt=end)
-        periods.append(period)
-    return periods
+        periods[device_id] = periods[device_id] | period if device_id in periods else period
+    return list(periods.values())
 
 
 def attachment_filter(shipment: Shipment) -> Q:
@@ -115,8 +116,8 @@ def attachment_filter(shipment: Shipment) -> Q:
     Nothing when no device is attached (an empty ``Q()`` would match every reading).
     """
     condition = Q(pk__in=[])
-    for period in attachment_periods(shipment):
-        condition |= period
+    for periods in device_periods(shipment):
+        condition |= periods
     return condition
 
 

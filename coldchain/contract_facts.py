@@ -23,8 +23,8 @@ from coldchain.cargo import (
     QUORUM_MAX_AGE_S,
     TIME_DTYPE,
     EpochMilliseconds,
-    attachment_periods,
     cargo_loggers,
+    device_periods,
     validated_temperature,
 )
 from coldchain.excursions import ExcursionSummary, excursion_summary, rfc3339
@@ -48,24 +48,25 @@ def sealed_readings(shipment: Shipment, *, until: datetime, log_size: int) -> pd
     and the report use, as in the ``coldchain.cargo`` readings frame:
     ``shipment, device, ts, temp_c, ledger_index``.
 
-    One query per attachment period, each a range of the readings' (device,
-    time) index, which also holds the temperature and the ledger entry: a
-    30-day trip's 130,000 readings come without visiting the table's rows
-    (their signatures), and each reading's log index is one lookup.
+    One query per device (``coldchain.cargo.device_periods``), each a range of
+    the readings' (device, time) index, which also holds the temperature and
+    the ledger entry: a 30-day trip's 130,000 readings come without visiting
+    the table's rows (their signatures), and each reading's log index is one
+    lookup.
     """
     log_index = LogIndex.objects.filter(entry_id=OuterRef("ledger_entry_id")).values("index")
     rows: list[tuple] = []
     with connection.cursor() as cursor:
-        for period in attachment_periods(shipment):
-            period_readings = (
-                Reading.objects.filter(period, ts__lte=until)
+        for periods in device_periods(shipment):
+            device_readings = (
+                Reading.objects.filter(periods, ts__lte=until)
                 .annotate(ts_ms=EpochMilliseconds("ts"), log_index=Subquery(log_index))
                 .order_by("ts")
                 .values_list("device_id", "ts_ms", "temp_c", "log_index")
             )
             # The query's own cursor: Django's per-row conversion of the two
             # computed integers cost more than the query at 100,000 rows.
-            cursor.execute(*period_readings.query.sql_with_params())
+            cursor.execute(*device_readings.query.sql_with_params())
             rows += cursor.fetchall()
     columns = ["device", "ts", "temp_c", LEDGER_INDEX]
     frame = pd.DataFrame.from_records(rows, columns=columns, coerce_float=True)
@@ -81,9 +82,7 @@ def sealed_readings(shipment: Shipment, *, until: datetime, log_size: int) -> pd
         }
     )
     sealed = (frame[LEDGER_INDEX] < log_size).fillna(False).astype(bool)
-    # Two periods of one device on the shipment, should they overlap, count a reading once.
-    frame = frame[sealed].drop_duplicates(LEDGER_INDEX)
-    return frame.sort_values(["device", "ts"], kind="stable").reset_index(drop=True)
+    return frame[sealed].reset_index(drop=True)
 
 
 def validated_series(readings: pd.DataFrame, *, k: int, tolerance_c: float) -> pd.Series:
