@@ -9,8 +9,8 @@
    of its three loggers by default), then seals the readings of the
    ``--pages`` measured shipments and of the long one: a ledger entry and log
    index per reading and one checkpoint over them, so the page's excursion
-   accounting works on real sealed rows (unsealed readings are loaded, then
-   left out of it).
+   accounting works on real sealed rows, then vacuums the readings table (the
+   sealing UPDATE left dead row versions that ingest never makes).
 2. Collects the static files (whitenoise writes their gzip copies) and starts
    gunicorn as the API benchmark does.
 3. Logs in through the login form (CSRF cookie and token, session cookie) as
@@ -19,8 +19,11 @@
    ``/shipments/<ref>/``, its live fragment, its excursion panel (loaded by
    htmx after the page) and its chart JSON, with a browser's
    ``Accept-Encoding``; then the long shipment alone, ``5 * --repeats`` times.
-   Prints p50/p95 of the wall time of a request and the bytes the server sent
-   (body as sent, its Content-Encoding), with the size gzip would make of it.
+   Prints p50/p95 of the wall time of a request, the median first request of
+   a shipment (the cache is emptied at the start, so the staff's first
+   excursion panel of each shipment counts its figures; the carrier then finds
+   them cached) and the bytes the server sent (body as sent, its
+   Content-Encoding, uncompressed), with the size gzip would make of it.
    The static assets the page loads are fetched once, with and without gzip
    accepted.
 5. Times the page's parts in-process (the selectors its view calls, and inside
@@ -77,6 +80,7 @@ STATIC_ASSETS = [
 PAGE_PARTS = {
     "page": "/shipments/{ref}/",
     "live": "/shipments/{ref}/live",
+    "excursions": "/shipments/{ref}/excursions",
     "series": "/shipments/{ref}/series.json",
 }
 
@@ -188,7 +192,12 @@ SELECT count(*), decode(repeat('00', 32), 'hex'), 'bench checkpoint', now() FROM
 
 SELECT setval(pg_get_serial_sequence('ledger_entry', 'id'),
               (SELECT coalesce(max(id), 1) FROM ledger_entry));
-DROP TABLE bench_sealing
+DROP TABLE bench_sealing;
+
+-- Ingest stores a reading with its ledger entry; the UPDATE above left a second,
+-- dead version of every sealed row. Vacuumed as autovacuum would, so the
+-- (device, time) index answers alone as it does on a live database.
+VACUUM (ANALYZE) devices_reading
 """
 
 
@@ -272,15 +281,19 @@ def measure_parts(port: int, session: str, references: list[str], repeats: int) 
     headers = {"Cookie": session, "Accept-Encoding": BROWSER_ENCODINGS}
     rows = []
     for part, template in PAGE_PARTS.items():
-        times, sizes, gzipped, encodings = [], [], [], set()
+        times, firsts, sizes, plain, gzipped, encodings = [], [], [], [], [], set()
         for reference in references:
-            for _ in range(repeats):
+            for repeat in range(repeats):
                 answer = fetch(port, template.format(ref=reference), headers=headers)
                 if answer.status != 200:
                     raise RuntimeError(f"{template.format(ref=reference)}: {answer.status}")
+                body = gzip.decompress(answer.sent) if answer.encoding == "gzip" else answer.sent
                 times.append(answer.seconds)
+                if repeat == 0:
+                    firsts.append(answer.seconds)
                 sizes.append(len(answer.sent))
-                gzipped.append(len(gzip.compress(answer.sent, 6)))
+                plain.append(len(body))
+                gzipped.append(len(gzip.compress(body, 6)))
                 encodings.add(answer.encoding or "none")
         times.sort()
         rows.append(
@@ -289,7 +302,9 @@ def measure_parts(port: int, session: str, references: list[str], repeats: int) 
                 "requests": len(times),
                 "p50_ms": 1000 * percentile(times, 0.50),
                 "p95_ms": 1000 * percentile(times, 0.95),
+                "first_ms": 1000 * statistics.median(firsts),
                 "sent_bytes": statistics.median(sizes),
+                "plain_bytes": statistics.median(plain),
                 "encoding": ",".join(sorted(encodings)),
                 "gzip_would_be": statistics.median(gzipped),
             }
@@ -334,7 +349,7 @@ def page_breakdown(reference: str) -> dict[str, float]:
     from django.test import Client
 
     from coldchain.alerts import alerts_actor
-    from coldchain.cargo import shipment_readings
+    from coldchain.contract_facts import sealed_readings
     from coldchain.report_data import cargo_accounting
     from frontend.selectors.contracts import contract_timeline, evidence_visible, excursion_panel
     from frontend.selectors.series import shipment_series
@@ -344,21 +359,26 @@ def page_breakdown(reference: str) -> dict[str, float]:
         shipment_alerts,
         shipment_for,
     )
+    from ledger.models import Checkpoint
 
     staff = User.objects.get(username="bench-staff")
     shipment = shipment_for(staff, reference)
+    sealed_size = Checkpoint.objects.get().size
     client = Client()
     client.force_login(staff)
     return {
         "whole page (test client)": timed(client.get, f"/shipments/{reference}/"),
+        "excursions fragment (test client)": timed(
+            client.get, f"/shipments/{reference}/excursions"
+        ),
         "latest_readings": timed(latest_readings, shipment),
         "latest_assessment": timed(latest_assessment, shipment),
         "shipment_alerts": timed(lambda: list(shipment_alerts(shipment))),
         "alerts_actor": timed(alerts_actor, staff),
-        "excursion_panel": timed(excursion_panel, shipment),
+        "excursion_panel (cached after the first)": timed(excursion_panel, shipment),
         "  cargo_accounting": timed(cargo_accounting, shipment),
-        "    shipment_readings (query + frame)": timed(
-            lambda: shipment_readings(shipment, until=datetime.now(UTC))
+        "    sealed_readings (queries + frame)": timed(
+            lambda: sealed_readings(shipment, until=datetime.now(UTC), log_size=sealed_size)
         ),
         "contract_timeline": timed(contract_timeline, shipment, staff),
         "evidence_visible": timed(evidence_visible, shipment, staff),
@@ -379,14 +399,18 @@ def print_report(results: dict) -> None:
     print(f"\nreadings per measured shipment: {results['readings_per_shipment']:,}")
     print(f"readings of the long shipment: {results['long_readings']:,}")
     print(f"load average before/after: {results['load_before']} / {results['load_after']}")
-    print("\n| user | part | requests | p50 | p95 | bytes sent | encoding | gzip would send |")
-    print("|---|---|---:|---:|---:|---:|---|---:|")
+    print(
+        "\n| user | part | requests | p50 | p95 | first request | bytes sent | encoding "
+        "| uncompressed | gzip would send |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---|---:|---:|")
     for who, rows in results["parts"].items():
         for row in rows:
             print(
                 f"| {who} | {row['part']} | {row['requests']} | {row['p50_ms']:.0f} ms | "
-                f"{row['p95_ms']:.0f} ms | {row['sent_bytes']:,.0f} | {row['encoding']} | "
-                f"{row['gzip_would_be']:,.0f} |"
+                f"{row['p95_ms']:.0f} ms | {row['first_ms']:.0f} ms | "
+                f"{row['sent_bytes']:,.0f} | {row['encoding']} | "
+                f"{row['plain_bytes']:,.0f} | {row['gzip_would_be']:,.0f} |"
             )
     print("\n| static asset | bytes | bytes sent (gzip accepted) | encoding | time |")
     print("|---|---:|---:|---|---:|")

@@ -8,6 +8,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from coldchain.access import shipments_visible_to
+from coldchain.cargo import device_periods
 from coldchain.models import Alert, Assessment, Shipment
 from devices.models import Reading
 from frontend.selectors.alerts import ALERT_RELATED, NOTES
@@ -99,12 +100,12 @@ def shipment_readings(shipment: Shipment) -> QuerySet[Reading]:
 
 
 def latest_readings(shipment: Shipment) -> list[Reading]:
-    """Each attached device's latest reading on this shipment, with its ledger index."""
+    """Each attached device's latest reading on this shipment, with its ledger
+    index: one step down the end of the device's (device, time) index range."""
     latest = []
-    for attachment in shipment.attachments.select_related("device"):
+    for periods in device_periods(shipment):
         reading = (
-            shipment_readings(shipment)
-            .filter(device_id=attachment.device_id)
+            Reading.objects.filter(periods)
             .select_related("device", "ledger_entry__sealed")
             .order_by("-ts", "-seq")
             .first()
