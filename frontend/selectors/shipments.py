@@ -86,19 +86,6 @@ def shipment_for(user, reference: str) -> Shipment:
     return shipment
 
 
-def shipment_readings(shipment: Shipment) -> QuerySet[Reading]:
-    """Readings of the shipment's devices taken while each was attached to it."""
-    periods = Q()
-    for attachment in shipment.attachments.all():
-        period = Q(device_id=attachment.device_id, ts__gte=attachment.attached_from)
-        if attachment.attached_until is not None:
-            period &= Q(ts__lt=attachment.attached_until)
-        periods |= period
-    if not periods:
-        return Reading.objects.none()
-    return Reading.objects.filter(periods)
-
-
 def latest_readings(shipment: Shipment) -> list[Reading]:
     """Each attached device's latest reading on this shipment, with its ledger
     index: one step down the end of the device's (device, time) index range."""
