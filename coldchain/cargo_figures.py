@@ -12,10 +12,13 @@ later than the time they were counted up to.
 
 So the summary is cached (Django's cache: Redis when configured) under the
 shipment, its terms, its loading time and its attachments, with the tree size
-and the time it was counted up to; a view takes it after an index lookup
-proves that no reading of the shipment came into the set since, and counts
-again otherwise. Whatever it shows is what ``cargo_accounting`` (and so the
-contract engine and the report) computes from the same readings.
+and the time it was counted up to and how many readings it counted. A later
+view, with a size and a time no smaller, counts the readings that now belong
+in the set (per device, on the readings' (device, time) index, no table rows):
+the set only grows, so the same number means the same readings and the cached
+summary is taken; another number counts the figures anew. Whatever it shows is
+what ``cargo_accounting`` (and so the contract engine and the report) computes
+from the same readings.
 """
 
 from __future__ import annotations
@@ -24,9 +27,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.core.cache import cache
-from django.db.models import Q
 
-from coldchain.cargo import attachment_filter
+from coldchain.cargo import device_periods
 from coldchain.contract_facts import departed_at
 from coldchain.contracts import shipment_accounting_terms
 from coldchain.excursions import ExcursionSummary
@@ -34,10 +36,10 @@ from coldchain.models import DeviceAttachment, Shipment
 from coldchain.report_data import cargo_accounting
 from coldchain.terms import sha256_json
 from devices.models import Reading
-from ledger.models import Checkpoint
+from ledger.models import Checkpoint, LogIndex, PendingEntry
 from ledger.services import checkpoint_latest
 
-KEY_VERSION = 1
+KEY_VERSION = 1  # bumped when what is cached changes shape
 CACHE_SECONDS = 7 * 24 * 3600  # an idle shipment's figures leave the cache after a week
 
 
@@ -55,6 +57,7 @@ class _Counted:
     summary: ExcursionSummary
     log_size: int  # readings sealed below this tree size were counted
     until: datetime  # readings stamped up to this time were counted
+    readings: int  # how many
 
 
 def _cache_key(shipment: Shipment, terms: dict) -> str:
@@ -73,21 +76,34 @@ def _cache_key(shipment: Shipment, terms: dict) -> str:
     return f"coldchain:cargo-figures:v{KEY_VERSION}:{shipment.pk}:{sha256_json(identity)}"
 
 
+def _sealed_count(shipment: Shipment, *, log_size: int, until: datetime) -> int:
+    """How many readings of the shipment stamped up to ``until`` are sealed below ``log_size``.
+
+    Every entry below a checkpoint's size is sealed before the checkpoint is
+    made, so this is a fixed number once ``log_size`` is known. Counted per
+    device on the (device, time) index, which holds the ledger entry, leaving
+    out the few entries not sealed below ``log_size``: those still pending and
+    those sealed at or above it."""
+    pending = PendingEntry.objects.values("entry_id")
+    above = LogIndex.objects.filter(index__gte=log_size).values("entry_id")
+    return sum(
+        Reading.objects.filter(periods, ts__lte=until, ledger_entry__isnull=False)
+        .exclude(ledger_entry_id__in=pending)
+        .exclude(ledger_entry_id__in=above)
+        .count()
+        for periods in device_periods(shipment)
+    )
+
+
 def _still_counts(shipment: Shipment, counted: _Counted, *, log_size: int, until: datetime) -> bool:
-    """Whether the readings counted below ``log_size`` up to ``until`` are the
-    ones ``counted`` was made of."""
+    """Whether the readings sealed below ``log_size`` up to ``until`` are those
+    ``counted`` was made of: with a size and a time no smaller, they include
+    them all, so the same number means the same readings."""
     if log_size < counted.log_size or until < counted.until:
         return False
-    readings = Reading.objects.filter(
-        attachment_filter(shipment), ts__lte=until, ledger_entry__sealed__index__lt=log_size
-    )
-    sealed_since = Q(ledger_entry__sealed__index__gte=counted.log_size)
-    stamped_since = Q(ts__gt=counted.until)
-    # Two lookups rather than one OR: each walks its own index (log index, device and time).
-    return not (
-        (log_size > counted.log_size and readings.filter(sealed_since).exists())
-        or (until > counted.until and readings.filter(stamped_since).exists())
-    )
+    if log_size == counted.log_size and until == counted.until:
+        return True
+    return _sealed_count(shipment, log_size=log_size, until=until) == counted.readings
 
 
 def cargo_figures(shipment: Shipment, *, now: datetime | None = None) -> CargoFigures:
@@ -103,8 +119,8 @@ def cargo_figures(shipment: Shipment, *, now: datetime | None = None) -> CargoFi
         accounting = cargo_accounting(shipment, now=until)
         checkpoint, terms = accounting.checkpoint, accounting.terms
         log_size = 0 if checkpoint is None else checkpoint.size
-        counted = _Counted(accounting.summary, log_size, accounting.until)
+        counted = _Counted(accounting.summary, log_size, accounting.until, len(accounting.readings))
         key = _cache_key(shipment, terms)
-    # Stored again with the newer size and time, so the next lookup only looks past them.
-    cache.set(key, _Counted(counted.summary, log_size, until), CACHE_SECONDS)
+    # Stored again with the newer size and time: the next view compares with them.
+    cache.set(key, _Counted(counted.summary, log_size, until, counted.readings), CACHE_SECONDS)
     return CargoFigures(terms=terms, checkpoint=checkpoint, summary=counted.summary)
