@@ -11,6 +11,11 @@ urlpatterns = [
     path("shipments/<slug:reference>/", views.shipment_page, name="shipment"),
     path("shipments/<slug:reference>/live", views.shipment_live, name="shipment-live"),
     path(
+        "shipments/<slug:reference>/excursions",
+        views.shipment_excursions,
+        name="shipment-excursions",
+    ),
+    path(
         "shipments/<slug:reference>/series.json", views.shipment_series_json, name="shipment-series"
     ),
     path("shipments/<slug:reference>/report.pdf", views.shipment_report, name="shipment-report"),

@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from coldchain.access import evidence_visible
+from coldchain.cargo_figures import cargo_figures
 from coldchain.excursions import Excursion, ExcursionSummary
 from coldchain.models import (
     Contract,
@@ -18,7 +19,6 @@ from coldchain.models import (
     ShipmentTransition,
 )
 from coldchain.release import release_manifestation, release_signer_allowed
-from coldchain.report_data import cargo_accounting
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class ExcursionPanel:
     excursions: tuple[Excursion, ...]
     samples: int
     checkpoint_size: int | None
+    under_contract: bool  # the limits are the contract's, else the product's
 
 
 def minutes_text(minutes: float | None) -> str:
@@ -113,14 +114,16 @@ def _measures(summary: ExcursionSummary, terms: dict) -> tuple[Measure, ...]:
 
 def excursion_panel(shipment: Shipment) -> ExcursionPanel:
     """The shipment's excursion accounting as contracts and its report make it:
-    sealed readings, validated cargo temperature, the accounting terms' limits."""
-    accounting = cargo_accounting(shipment)
-    summary = accounting.summary
+    sealed readings, validated cargo temperature, the accounting terms' limits
+    (``coldchain.cargo_figures``: counted again only when its readings change)."""
+    figures = cargo_figures(shipment)
+    summary = figures.summary
     return ExcursionPanel(
-        measures=_measures(summary, accounting.terms),
+        measures=_measures(summary, figures.terms),
         excursions=summary.excursions,
         samples=summary.samples,
-        checkpoint_size=None if accounting.checkpoint is None else accounting.checkpoint.size,
+        checkpoint_size=None if figures.checkpoint is None else figures.checkpoint.size,
+        under_contract=Contract.objects.filter(shipment=shipment).exists(),
     )
 
 

@@ -10,14 +10,16 @@ downsampling (a short excursion stays visible), averages would hide them.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from operator import itemgetter
 
 from django.db import connection
-from django.db.models import Avg, Case, Count, IntegerField, Max, Min, Q, When
+from django.db.models import Avg, Case, IntegerField, Max, Min, Q, When
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from coldchain.cargo import device_periods
 from coldchain.models import Assessment, Shipment
-from frontend.selectors.shipments import shipment_readings
+from devices.models import Reading
 
 DEFAULT_BUCKETS = 600
 MIN_SPAN = timedelta(hours=1)
@@ -50,10 +52,19 @@ def _flag(condition: Q) -> Max:
     return Max(Case(When(condition, then=1), default=0, output_field=IntegerField()))
 
 
+def _latest_reading_time(shipment: Shipment) -> datetime | None:
+    """One index lookup per device (see ``coldchain.cargo.device_periods``)."""
+    times = [
+        Reading.objects.filter(periods).aggregate(last=Max("ts"))["last"]
+        for periods in device_periods(shipment)
+    ]
+    return max((time for time in times if time is not None), default=None)
+
+
 def chart_span(shipment: Shipment) -> tuple[datetime, datetime]:
     """From departure to the latest reading (at least an hour; never past delivery)."""
     start = shipment.departure_at
-    last = shipment_readings(shipment).aggregate(last=Max("ts"))["last"]
+    last = _latest_reading_time(shipment)
     end = max(last or start, start + MIN_SPAN)
     if last is not None:
         end += timedelta(seconds=1)  # the latest reading inside the last bucket
@@ -72,26 +83,29 @@ def shipment_series(shipment: Shipment, *, buckets: int = DEFAULT_BUCKETS) -> di
     """
     start, end = chart_span(shipment)
     width_s = (end - start).total_seconds() / buckets
-    readings = shipment_readings(shipment).filter(ts__gte=start, ts__lt=end)
-    rows = (
-        readings.annotate(bucket=_bucket('"devices_reading"."ts"', start, width_s))
+    # One query per device: each reads a range of the (device, time) index
+    # that holds the temperature, door and reefer, not the table's rows.
+    rows = [
+        row
+        for periods in device_periods(shipment)
+        for row in Reading.objects.filter(periods, ts__gte=start, ts__lt=end)
+        .annotate(bucket=_bucket('"devices_reading"."ts"', start, width_s))
         .values("device_id", "bucket")
         .annotate(
             low=Min("temp_c"),
             high=Max("temp_c"),
             door_open=_flag(Q(door_open=True)),
             reefer_off=_flag(Q(reefer_on=False)),
-            n=Count("id"),
         )
-        .order_by("bucket", "device_id")
-    )
+    ]
+    rows.sort(key=itemgetter("bucket", "device_id"))
     assessed = (
         shipment.assessments.filter(evaluated_at__gte=start, evaluated_at__lt=end)
         .annotate(bucket=_bucket('"coldchain_assessment"."evaluated_at"', start, width_s))
         .values("bucket")
         .annotate(value=Avg("validated_c"), breach_soon=_flag(Q(flag=Assessment.Flag.BREACH_SOON)))
     )
-    return _layout(shipment, list(rows), list(assessed), start, width_s) | {
+    return _layout(shipment, rows, list(assessed), start, width_s) | {
         "span": [start.timestamp(), end.timestamp()]
     }
 

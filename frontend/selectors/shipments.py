@@ -8,6 +8,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from coldchain.access import shipments_visible_to
+from coldchain.cargo import device_periods
 from coldchain.models import Alert, Assessment, Shipment
 from devices.models import Reading
 from frontend.selectors.alerts import ALERT_RELATED, NOTES
@@ -85,26 +86,13 @@ def shipment_for(user, reference: str) -> Shipment:
     return shipment
 
 
-def shipment_readings(shipment: Shipment) -> QuerySet[Reading]:
-    """Readings of the shipment's devices taken while each was attached to it."""
-    periods = Q()
-    for attachment in shipment.attachments.all():
-        period = Q(device_id=attachment.device_id, ts__gte=attachment.attached_from)
-        if attachment.attached_until is not None:
-            period &= Q(ts__lt=attachment.attached_until)
-        periods |= period
-    if not periods:
-        return Reading.objects.none()
-    return Reading.objects.filter(periods)
-
-
 def latest_readings(shipment: Shipment) -> list[Reading]:
-    """Each attached device's latest reading on this shipment, with its ledger index."""
+    """Each attached device's latest reading on this shipment, with its ledger
+    index: one step down the end of the device's (device, time) index range."""
     latest = []
-    for attachment in shipment.attachments.select_related("device"):
+    for periods in device_periods(shipment):
         reading = (
-            shipment_readings(shipment)
-            .filter(device_id=attachment.device_id)
+            Reading.objects.filter(periods)
             .select_related("device", "ledger_entry__sealed")
             .order_by("-ts", "-seq")
             .first()

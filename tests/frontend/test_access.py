@@ -36,14 +36,14 @@ def test_the_navigation_names_the_users_party_and_role(signed_in):
     assert "manager" in html
 
 
-@pytest.mark.parametrize("suffix", ["", "live", "series.json"])
+@pytest.mark.parametrize("suffix", ["", "live", "excursions", "series.json"])
 def test_another_carriers_shipment_does_not_exist_for_this_carrier(signed_in, suffix):
     theirs = make_shipment()
     response = signed_in.get(f"/shipments/{theirs.reference}/{suffix}")
     assert response.status_code == 404
 
 
-@pytest.mark.parametrize("suffix", ["", "live", "series.json"])
+@pytest.mark.parametrize("suffix", ["", "live", "excursions", "series.json"])
 def test_the_carrier_opens_its_own_shipment(signed_in, carrier, suffix):
     ours = make_shipment(carrier=carrier)
     assert signed_in.get(f"/shipments/{ours.reference}/{suffix}").status_code == 200

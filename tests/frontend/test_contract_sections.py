@@ -29,18 +29,31 @@ def page(client, user, shipment) -> str:
     return response.content.decode()
 
 
-def test_the_excursion_summary_sets_each_figure_against_its_allowance(client, claimed):
+def excursion_panel(client, user, shipment) -> str:
+    client.force_login(user)
+    response = client.get(f"/shipments/{shipment.reference}/excursions")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_page_loads_its_excursion_summary_after_it_is_shown(client, claimed):
     html = page(client, make_user(claimed.carrier), claimed)
+    assert f'hx-get="/shipments/{claimed.reference}/excursions" hx-trigger="load"' in html
+
+
+def test_the_excursion_summary_sets_each_figure_against_its_allowance(client, claimed):
+    html = excursion_panel(client, make_user(claimed.carrier), claimed)
     assert '<td>Longest excursion</td>\n        <td class="num">45 min</td>' in html
     assert "≤ 30 min" in html
     assert '<span class="badge bad">exceeded</span>' in html
     assert "10.50 °C" in html
     assert '<span class="badge warn">within band</span>' in html
+    assert "against the contract's limits" in html
 
 
 def test_a_shipment_without_sealed_readings_says_its_accounting_waits_for_them(client):
     shipment, _ = make_contract_shipment()
-    html = page(client, make_user(shipment.carrier), shipment)
+    html = excursion_panel(client, make_user(shipment.carrier), shipment)
     assert "No readings sealed in the ledger yet" in html
 
 

@@ -1,4 +1,7 @@
-"""The shipment page's "Now" card and alerts."""
+"""The shipment page's "Now" card and alerts, and what is sent compressed."""
+
+import gzip
+import json
 
 import pytest
 from django.utils import timezone
@@ -41,3 +44,27 @@ def test_alerts_on_the_shipment_name_the_models_that_raised_them(signed_in, carr
     html = signed_in.get(f"/shipments/{shipment.reference}/").content.decode()
     assert "Models: breach v1, breach-soon v1" in html
     assert "<strong>escalated</strong>" in html
+
+
+def test_the_chart_data_goes_compressed_to_a_browser_that_accepts_gzip(signed_in, carrier):
+    logger = make_device()
+    shipment = make_shipment(carrier=carrier, devices=[logger.device])
+    readings_ingest(
+        messages=[
+            IncomingMessage(logger.signed(seq, temp_c=5.0), timezone.now(), SOURCE_HTTP)
+            for seq in range(1, 30)
+        ]
+    )
+    response = signed_in.get(
+        f"/shipments/{shipment.reference}/series.json", HTTP_ACCEPT_ENCODING="gzip, br"
+    )
+    assert response["Content-Encoding"] == "gzip"
+    series = json.loads(gzip.decompress(response.content))
+    assert series["devices"][0]["id"] == logger.id
+
+
+def test_pages_carrying_a_csrf_token_go_uncompressed(signed_in, carrier):
+    shipment = make_shipment(carrier=carrier)
+    response = signed_in.get(f"/shipments/{shipment.reference}/", HTTP_ACCEPT_ENCODING="gzip")
+    assert "csrfmiddlewaretoken" in response.content.decode()
+    assert not response.has_header("Content-Encoding")
