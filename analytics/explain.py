@@ -124,6 +124,10 @@ PHRASES: dict[str, Callable[[float], str]] = {
     "coldest_logger_gap_to_max_c": lambda v: (
         f"coldest logger {abs(v):.1f} °C {'below' if v >= 0 else 'above'} the upper limit"
     ),
+    "air_corrected_gap_to_max_c": lambda v: (
+        f"cargo at most {abs(v):.1f} °C {'below' if v >= 0 else 'above'} the upper limit "
+        "once the air's share of the coldest logger is taken out"
+    ),
     "logger_spread_c": lambda v: f"loggers {v:.1f} °C apart",
     "settled_cargo_gap_to_max_c": lambda v: (
         f"cargo {abs(v):.1f} °C {'below' if v >= 0 else 'above'} the upper limit "
@@ -175,6 +179,7 @@ MISSING: dict[str, str] = {
     "air_minus_cargo_c": "reefer air or cargo temperature unknown",
     "air_above_range_run_min": "reefer air temperature unknown",
     "coldest_logger_gap_to_max_c": "no logger reading",
+    "air_corrected_gap_to_max_c": "no logger reading",
     "logger_spread_c": "no logger reading",
     "settled_cargo_gap_to_max_c": "air and cargo have not agreed yet",
     "since_settled_min": "air and cargo have not agreed yet",

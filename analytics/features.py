@@ -48,6 +48,7 @@ FEATURES = (
     "air_minus_cargo_c",
     "air_above_range_run_min",
     "coldest_logger_gap_to_max_c",
+    "air_corrected_gap_to_max_c",
     "logger_spread_c",
     "settled_cargo_gap_to_max_c",
     "since_settled_min",
@@ -56,6 +57,9 @@ FEATURES = (
 # The reefer controller's probe measures return air (device ids ending in
 # AIR_SUFFIX); every other device is an independent logger in the cargo.
 AIR_SUFFIX = "-reefer"
+# A logger between the pallets reads partly the air around it: at least this
+# share of the air's departure from the cargo (10 to 25 % by where it sits).
+LOGGER_AIR_SHARE = 0.1
 # Feature rows, and so decisions, every 5 minutes on the clock (:00, :05, ...).
 EVERY_S = 300
 
@@ -246,6 +250,16 @@ def features(
     # simulated data sets hold no breach below a range, so a lower-side twin
     # would only teach the models noise).
     steps["coldest_logger_gap_to_max_c"] = steps["temp_max"] - steps["logger_cold_c"]
+    # A logger reads the cargo plus at least LOGGER_AIR_SHARE of the air's
+    # departure from it, so while the air is warmer the cargo is at most
+    # (logger - share * air) / (1 - share).
+    air_warmer = steps["air_c"] > steps["logger_cold_c"]
+    corrected = (steps["logger_cold_c"] - LOGGER_AIR_SHARE * steps["air_c"]) / (
+        1.0 - LOGGER_AIR_SHARE
+    )
+    steps["air_corrected_gap_to_max_c"] = steps["temp_max"] - corrected.where(
+        air_warmer, steps["logger_cold_c"]
+    )
     steps["logger_spread_c"] = steps["logger_hot_c"] - steps["logger_cold_c"]
     steps = steps.join(_settled(steps, step_s, tolerance_c))
 
