@@ -71,17 +71,27 @@ def peak_rss_mb() -> float:
 CACHE_DIR = REPOSITORY / "var" / "bench" / "training"
 
 
-def fleet_frames(spec: training.DatasetSpec) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """One fleet's readings, labels and sensor-fault labels, simulated once and cached."""
+def fleet_frames(
+    spec: training.DatasetSpec,
+) -> tuple[tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame], dict]:
+    """One fleet's readings, labels and sensor-fault labels, simulated once and cached,
+    and how long simulating them took (recorded when it was done)."""
     cached = CACHE_DIR / "fleets" / f"{spec.name}-{dataset_format_tag()}.pkl"
-    if cached.exists():
-        return pd.read_pickle(cached)
+    timing = cached.with_suffix(".json")
+    if cached.exists() and timing.exists():
+        return pd.read_pickle(cached), json.loads(timing.read_text())
+    wall, cpu = time.perf_counter(), time.process_time()
     with tempfile.TemporaryDirectory(prefix="coldchain-training-bench-") as directory:
         dataset = training.dataset_ensure(spec, Path(directory))
+    took = {
+        "simulate_wall_s": round(time.perf_counter() - wall, 1),
+        "simulate_cpu_s": round(time.process_time() - cpu, 1),
+    }
     frames = (dataset.readings, dataset.labels, dataset.sensor_faults)
     cached.parent.mkdir(parents=True, exist_ok=True)
     pd.to_pickle(frames, cached)
-    return frames
+    timing.write_text(json.dumps(took) + "\n")
+    return frames, took
 
 
 def dataset_format_tag() -> str:
@@ -107,9 +117,8 @@ def labelled_rows(
     parts, fleets, total = [], [], 0
     while total < rows:
         spec = training.DatasetSpec(trucks_per_part, days, seed + len(fleets), fault_rate)
-        wall, cpu = time.perf_counter(), time.process_time()
-        readings, labels, sensor_faults = fleet_frames(spec)
-        simulated = time.perf_counter() - wall, time.process_time() - cpu
+        (readings, labels, sensor_faults), simulated = fleet_frames(spec)
+        wall = time.perf_counter()
         frame = training.training_frame(features(readings), labels, sensor_faults)
         frame.index = frame.index.set_levels(
             f"s{spec.seed}:" + frame.index.levels[0].astype(str), level="shipment"
@@ -121,9 +130,8 @@ def labelled_rows(
                 "fleet": spec.name,
                 "readings": len(readings),
                 "rows": len(frame),
-                "simulate_wall_s": round(simulated[0], 1),
-                "simulate_cpu_s": round(simulated[1], 1),
-                "features_wall_s": round(time.perf_counter() - wall - simulated[0], 1),
+                **simulated,
+                "features_wall_s": round(time.perf_counter() - wall, 1),
             }
         )
         print(f"  {fleets[-1]}", flush=True)
@@ -214,12 +222,14 @@ def main() -> None:
         fault_rate=args.fault_rate,
     )
     fleets = info["fleets"]
+    # A fleet simulated by another process has no CPU time of this one's.
+    timed = [fleet["simulate_cpu_s"] for fleet in fleets if fleet["simulate_cpu_s"] is not None]
     print(
         f"{len(frame):,} labelled rows of {frame.index.get_level_values('shipment').nunique():,} "
         f"simulated shipments ({len(fleets)} fleets {fleets[0]['fleet']} ...; "
         f"{sum(fleet['readings'] for fleet in fleets):,} readings); generating them took "
         f"{sum(fleet['simulate_wall_s'] for fleet in fleets):,.0f} s wall "
-        f"({sum(fleet['simulate_cpu_s'] for fleet in fleets):,.0f} s CPU in this process) "
+        f"({sum(timed):,.0f} s CPU for the {len(timed)} fleets timed in process) "
         f"to simulate and {sum(fleet['features_wall_s'] for fleet in fleets):,.0f} s "
         f"to feature and label"
     )
