@@ -31,6 +31,8 @@ that still see a fault or an excursion for a while after it ended.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import xgboost
@@ -105,6 +107,45 @@ def _first_inside(
     return first.reindex(windows.index)
 
 
+@dataclass(frozen=True)
+class EventTruth:
+    """What happened on a data set's shipments, as ``event_report`` grades flags against it."""
+
+    labels: pd.DataFrame  # shipment, t, breach; sorted
+    breaches: pd.DataFrame  # breach events: shipment, start, end
+    faults: pd.DataFrame  # sensor-fault events: shipment, start, end
+    shipment_start: pd.Series  # each shipment's first labelled instant
+    truck_hours: float
+
+
+# One dtype per key in all frames: merge_asof refuses to join two kinds of
+# strings, or times of two resolutions.
+KEYS = {"shipment": "string", "t": "datetime64[ns, UTC]"}
+
+
+def event_truth(labels: pd.DataFrame, sensor_faults: pd.DataFrame) -> EventTruth:
+    """The breach and sensor-fault events of a data set, computed once for many gradings.
+
+    ``labels`` has ``shipment, t, breach`` per label step; ``sensor_faults`` has
+    ``shipment, device, t, sensor_fault``. Times are UTC datetimes.
+    """
+    labels = labels[["shipment", "t", "breach"]].astype(KEYS)
+    sensor_faults = sensor_faults[["shipment", "t", "sensor_fault"]].astype(KEYS)
+    labels = labels.sort_values(["shipment", "t"], kind="stable").reset_index(drop=True)
+    step = labels.groupby("shipment")["t"].diff().median()
+    step = pd.Timedelta(minutes=1) if pd.isna(step) else step
+    fault_any = sensor_faults.groupby(["shipment", "t"], sort=True)["sensor_fault"].any()
+    fault_any = fault_any.reset_index()
+    spans = labels.groupby("shipment")["t"].agg(["min", "max"])
+    return EventTruth(
+        labels=labels,
+        breaches=_runs(labels, labels["breach"].astype(bool), step),
+        faults=_runs(fault_any, fault_any["sensor_fault"], step),
+        shipment_start=spans["min"],
+        truck_hours=float(((spans["max"] - spans["min"] + step).dt.total_seconds() / 3600.0).sum()),
+    )
+
+
 def event_report(
     flags: pd.DataFrame,
     labels: pd.DataFrame,
@@ -118,20 +159,19 @@ def event_report(
     ``labels`` has ``shipment, t, breach`` per label step; ``sensor_faults`` has
     ``shipment, device, t, sensor_fault``. Times are UTC datetimes.
     """
-    horizon, linger = pd.Timedelta(seconds=horizon_s), pd.Timedelta(seconds=linger_s)
-    # One dtype per key in all frames: merge_asof refuses to join two kinds of
-    # strings, or times of two resolutions.
-    keys = {"shipment": "string", "t": "datetime64[ns, UTC]"}
-    labels, sensor_faults = labels.astype(keys), sensor_faults.astype(keys)
-    labels = labels.sort_values(["shipment", "t"], kind="stable").reset_index(drop=True)
-    step = labels.groupby("shipment")["t"].diff().median()
-    step = pd.Timedelta(minutes=1) if pd.isna(step) else step
-    breaches = _runs(labels, labels["breach"].astype(bool), step)
-    fault_any = sensor_faults.groupby(["shipment", "t"], sort=True)["sensor_fault"].any()
-    fault_any = fault_any.reset_index()
-    faults = _runs(fault_any, fault_any["sensor_fault"], step)
+    return events_grade(
+        flags, event_truth(labels, sensor_faults), horizon_s=horizon_s, linger_s=linger_s
+    )
 
-    flags = flags.astype(keys).sort_values(["shipment", "t"], kind="stable").reset_index(drop=True)
+
+def events_grade(
+    flags: pd.DataFrame, truth: EventTruth, *, horizon_s: float = 1800.0, linger_s: float = 1800.0
+) -> dict:
+    """``event_report`` against events already computed by ``event_truth``."""
+    horizon, linger = pd.Timedelta(seconds=horizon_s), pd.Timedelta(seconds=linger_s)
+    breaches, faults = truth.breaches, truth.faults
+
+    flags = flags.astype(KEYS).sort_values(["shipment", "t"], kind="stable").reset_index(drop=True)
     alarm = flags["flag"].isin(BREACH_ALARM_FLAGS)
     alarms = flags[alarm]
     justified = _covered(alarms, breaches, before=horizon, after=linger)
@@ -141,9 +181,8 @@ def event_report(
     first_alarm = _first_inside(breaches, alarms, before=horizon, after=pd.Timedelta(0))
     lead_min = ((breaches["start"] - first_alarm).dt.total_seconds() / 60.0).dropna()
     # A breach present at a shipment's first instant (a warm load) cannot be
-    # foreseen; one starting later, after loading, can: report those apart.
-    shipment_start = labels.groupby("shipment")["t"].min()
-    mid_trip = breaches["start"] > breaches["shipment"].map(shipment_start)
+    # foreseen; one starting later, after monitoring began, can: report those apart.
+    mid_trip = breaches["start"] > breaches["shipment"].map(truth.shipment_start)
     lead_mid_trip = lead_min[mid_trip.reindex(lead_min.index)]
 
     unjustified = alarms[~justified]
@@ -156,15 +195,13 @@ def event_report(
         index=fault_flag_instants.index,
     )
     correct_by_run = correct_instant.groupby(_run_numbers(flags, flagged_fault)).any()
-
-    spans = labels.groupby("shipment")["t"].agg(["min", "max"])
-    truck_hours = float(((spans["max"] - spans["min"] + step).dt.total_seconds() / 3600.0).sum())
+    truck_hours = truth.truck_hours
 
     def quantile(values: pd.Series, share: float) -> float | None:
         return None if values.empty else round(float(values.quantile(share)), 1)
 
     return {
-        "shipments": len(spans),
+        "shipments": len(truth.shipment_start),
         "truck_hours": round(truck_hours, 1),
         "breach_events": len(breaches),
         "breach_recall": None if breaches.empty else round(len(lead_min) / len(breaches), 3),
@@ -208,6 +245,7 @@ def model_flags(
         sensor_fault_prob=class_prob[:, SENSOR_FAULT],
         breach_soon_prob=breach_soon.predict(matrix),
         thresholds=thresholds,
+        shipments=feature_rows.index.get_level_values("shipment").to_numpy(),
     )
     return feature_rows.index.to_frame(index=False).assign(flag=flags.to_numpy())
 

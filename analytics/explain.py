@@ -121,6 +121,22 @@ PHRASES: dict[str, Callable[[float], str]] = {
         f"reefer air {abs(v):.1f} °C {'warmer' if v >= 0 else 'colder'} than the cargo"
     ),
     "air_above_range_run_min": _minutes("reefer air above the range for the last {}"),
+    "coldest_logger_gap_to_max_c": lambda v: (
+        f"coldest logger {abs(v):.1f} °C {'below' if v >= 0 else 'above'} the upper limit"
+    ),
+    "air_corrected_gap_to_max_c": lambda v: (
+        f"cargo at most {abs(v):.1f} °C {'below' if v >= 0 else 'above'} the upper limit "
+        "once the air's share of the coldest logger is taken out"
+    ),
+    "logger_spread_c": lambda v: f"loggers {v:.1f} °C apart",
+    "settled_cargo_gap_to_max_c": lambda v: (
+        f"cargo {abs(v):.1f} °C {'below' if v >= 0 else 'above'} the upper limit "
+        "when the air last agreed with it"
+    ),
+    "since_settled_min": _minutes("air and cargo apart for the last {}"),
+    "air_heat_since_settled_c_h": lambda v: (
+        f"air {abs(v):.1f} °C·h {'warmer' if v >= 0 else 'colder'} than the cargo since they agreed"
+    ),
 }
 MISSING: dict[str, str] = {
     **{
@@ -162,6 +178,12 @@ MISSING: dict[str, str] = {
     },
     "air_minus_cargo_c": "reefer air or cargo temperature unknown",
     "air_above_range_run_min": "reefer air temperature unknown",
+    "coldest_logger_gap_to_max_c": "no logger reading",
+    "air_corrected_gap_to_max_c": "no logger reading",
+    "logger_spread_c": "no logger reading",
+    "settled_cargo_gap_to_max_c": "air and cargo have not agreed yet",
+    "since_settled_min": "air and cargo have not agreed yet",
+    "air_heat_since_settled_c_h": "air and cargo have not agreed yet",
 }
 
 

@@ -47,10 +47,19 @@ FEATURES = (
     *(f"cargo_slope_{w}m_c_per_h" for w in CARGO_SLOPE_WINDOWS_MIN),
     "air_minus_cargo_c",
     "air_above_range_run_min",
+    "coldest_logger_gap_to_max_c",
+    "air_corrected_gap_to_max_c",
+    "logger_spread_c",
+    "settled_cargo_gap_to_max_c",
+    "since_settled_min",
+    "air_heat_since_settled_c_h",
 )
 # The reefer controller's probe measures return air (device ids ending in
 # AIR_SUFFIX); every other device is an independent logger in the cargo.
 AIR_SUFFIX = "-reefer"
+# A logger between the pallets reads partly the air around it: at least this
+# share of the air's departure from the cargo (10 to 25 % by where it sits).
+LOGGER_AIR_SHARE = 0.1
 # Feature rows, and so decisions, every 5 minutes on the clock (:00, :05, ...).
 EVERY_S = 300
 
@@ -139,7 +148,39 @@ def _cargo(aligned: pd.DataFrame, step_s: int, tolerance_c: float) -> pd.DataFra
         earlier = cargo["cargo_c"].groupby(cargo["shipment"]).shift(window * 60 // step_s)
         cargo[f"cargo_slope_{window}m_c_per_h"] = (cargo["cargo_c"] - earlier) * 60.0 / window
     air = aligned.loc[is_air].groupby(["shipment", "t"])["temp_c"].max().rename("air_c")
-    return cargo.set_index(["shipment", "t"]).join(air, how="outer")
+    loggers = aligned[~is_air].groupby(["shipment", "t"])["temp_c"]
+    return (
+        cargo.set_index(["shipment", "t"])
+        .join(air, how="outer")
+        .join(loggers.min().rename("logger_cold_c"), how="outer")
+        .join(loggers.max().rename("logger_hot_c"), how="outer")
+    )
+
+
+def _settled(steps: pd.DataFrame, step_s: int, tolerance_c: float) -> pd.DataFrame:
+    """The cargo as last seen while the air agreed with it, and the air's heat since.
+
+    A logger between the pallets reads partly the air around it: while the
+    air is far from the cargo (door open, reefer off) the loggers read the
+    cargo warmer or colder than it is. When the air agrees with the loggers
+    they read the cargo itself; since then a large thermal mass has only
+    moved in proportion to how far, and for how long, the air stood from it.
+    """
+    shipment = steps["shipment"]
+    settled = (steps["air_c"] - steps["cargo_c"]).abs() <= tolerance_c
+    reference = steps["cargo_c"].where(settled).groupby(shipment).ffill()
+    settled_at = steps["t"].where(settled).groupby(shipment).ffill()
+    # Each settled instant starts a new spell; the air's excess accumulates within it.
+    spell = (settled | shipment.ne(shipment.shift())).cumsum()
+    excess = (steps["air_c"] - reference).fillna(0.0) * (step_s / 3600.0)
+    return pd.DataFrame(
+        {
+            "settled_cargo_gap_to_max_c": steps["temp_max"] - reference,
+            "since_settled_min": (steps["t"] - settled_at).dt.total_seconds() / 60.0,
+            "air_heat_since_settled_c_h": excess.groupby(spell).cumsum().where(reference.notna()),
+        },
+        index=steps.index,
+    )
 
 
 def features(
@@ -202,6 +243,25 @@ def features(
     steps["air_above_range_run_min"] = (
         air_above.astype("float64").groupby(air_run).cumsum() * step_min
     )
+
+    # The coldest logger is the least warmed by the air around it: while the
+    # air is warmer than the cargo, the reading closest to the cargo. Only the
+    # upper side: the failures that warm a load are the ones a truck has (the
+    # simulated data sets hold no breach below a range, so a lower-side twin
+    # would only teach the models noise).
+    steps["coldest_logger_gap_to_max_c"] = steps["temp_max"] - steps["logger_cold_c"]
+    # A logger reads the cargo plus at least LOGGER_AIR_SHARE of the air's
+    # departure from it, so while the air is warmer the cargo is at most
+    # (logger - share * air) / (1 - share).
+    air_warmer = steps["air_c"] > steps["logger_cold_c"]
+    corrected = (steps["logger_cold_c"] - LOGGER_AIR_SHARE * steps["air_c"]) / (
+        1.0 - LOGGER_AIR_SHARE
+    )
+    steps["air_corrected_gap_to_max_c"] = steps["temp_max"] - corrected.where(
+        air_warmer, steps["logger_cold_c"]
+    )
+    steps["logger_spread_c"] = steps["logger_hot_c"] - steps["logger_cold_c"]
+    steps = steps.join(_settled(steps, step_s, tolerance_c))
 
     seconds = (steps["t"] - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
     kept = steps[(seconds % every_s) == 0]

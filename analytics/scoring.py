@@ -13,7 +13,9 @@ Pure functions over DataFrames; loading the models from the registry is
 The flag comes from ``analytics.decision.decision_flags``, the rule that
 evaluation measures: ``breach`` if p(breach) >= its threshold, else
 ``sensor_fault`` if p(sensor fault) >= its threshold, else ``breach_soon`` if
-p(breach soon) >= its threshold, else ``ok``.
+p(breach soon) >= its threshold, else ``ok``; a breach alarm waits for the
+registered persistence (consecutive rows of the shipment calling for one), so
+the rows of a shipment must be its evaluated instants in time order.
 """
 
 from __future__ import annotations
@@ -46,8 +48,9 @@ class ScoringError(ValueError):
 def decision_thresholds(*, breach_params: dict, breach_soon_params: dict) -> dict[str, float]:
     """The flag rule's thresholds from the registered versions' ``params["decision"]``.
 
-    ``breach`` and ``sensor_fault`` from the breach model's, ``breach_soon``
-    from the breach-soon model's; ``DEFAULT_THRESHOLD`` for any that is absent.
+    ``breach``, ``sensor_fault`` and ``persistence`` from the breach model's,
+    ``breach_soon`` from the breach-soon model's; ``DEFAULT_THRESHOLD`` for any
+    threshold that is absent, a persistence of 1 (no wait) if it is.
     """
     breach = breach_params.get("decision") or {}
     soon = breach_soon_params.get("decision") or {}
@@ -55,6 +58,7 @@ def decision_thresholds(*, breach_params: dict, breach_soon_params: dict) -> dic
         "breach": float(breach.get("breach", DEFAULT_THRESHOLD)),
         "sensor_fault": float(breach.get("sensor_fault", DEFAULT_THRESHOLD)),
         "breach_soon": float(soon.get("breach_soon", DEFAULT_THRESHOLD)),
+        "persistence": float(breach.get("persistence", 1)),
     }
 
 
@@ -120,6 +124,7 @@ def score(
                 sensor_fault_prob=sensor_fault,
                 breach_soon_prob=soon,
                 thresholds=thresholds,
+                shipments=features_frame.index.get_level_values("shipment").to_numpy(),
             ).to_numpy(),
         },
         index=features_frame.index,

@@ -1,34 +1,34 @@
 """Analytics training figures: a script that prints numbers, not a test.
 
-    .venv/bin/python bench/training_bench.py [--rows N] [--threads J] [--trucks T] \
-        [--days D] [--seed S] [--fault-rate F] [--max-simulate-s SECONDS]
+    .venv/bin/python bench/training_bench.py [--rows N] [--threads J] [--trucks-per-part T] \
+        [--days D] [--seed S] [--fault-rate F]
 
-1. Simulates a source fleet with ``analytics.training.dataset_ensure`` (the
-   simulator's offline mode, faults included) in a temporary directory and
-   labels its ``features`` rows with ``analytics.training.training_frame``:
-   the rows ``dataset_train`` trains on. Prints how long that took per row and
-   what ``--rows`` rows would take.
-2. If that projection is within ``--max-simulate-s``, simulates a fleet big
-   enough for ``--rows`` rows and keeps the first ``--rows``. Otherwise the
-   ``--rows`` rows are the source rows tiled: copy k of a shipment keeps its
-   name and is shifted k spans later in time, so all copies of a trip fall on
-   the same side of the shipment-level validation split (no trip is graded on
-   its own copy). Tiled rows cost what real rows cost per round, but they hold
-   no more variety than the source fleet: the number of rounds early stopping
-   keeps is the source fleet's, not that of a fleet of ``--rows`` rows.
-3. Trains both models with ``analytics.training.models_train`` (its parameters,
+1. A genuinely simulated data set of about ``--rows`` labelled rows: fleets
+   of ``--trucks-per-part`` trucks for ``--days`` days, seeds ``--seed``,
+   ``--seed`` + 1, ... (``analytics.dataset.dataset_build``: the simulator's
+   offline mode, faults and mid-trip failures included) until the rows are
+   reached, each fleet featured (``features``) and labelled
+   (``training_frame``) like ``dataset_train`` does; shipment names get the
+   fleet's seed so that no two fleets share one. Simulating is the slow part
+   (minutes), so each fleet's readings and labels are cached under
+   ``var/bench/training/fleets/`` by their parameters, and the labelled
+   frame under ``var/bench/training/`` by the parameters and the feature
+   list; how long generation took is recorded next to it and printed again
+   when the cache is reused.
+2. Trains both models with ``analytics.training.models_train`` (its parameters,
    ``MAX_ROUNDS`` with early stopping, balanced weights, thresholds), with
    ``--threads`` XGBoost threads, in a fresh process so that its peak resident
    set (``VmHWM``) is the training's, not the simulator's. Per model: wall
    and CPU time, rounds kept and trained; then the whole call.
-4. Load: the load average before and after, and how much of the machine other
+3. Load: the load average before and after, and how much of the machine other
    processes used during training (all CPU time minus the training's).
 """
 
 from __future__ import annotations
 
 import argparse
-import math
+import hashlib
+import json
 import multiprocessing
 import os
 import platform
@@ -42,7 +42,8 @@ import psutil
 import xgboost
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import exclusive_run  # also puts the repository on sys.path
+from benchlib import ROOT as REPOSITORY  # also puts the repository on sys.path
+from benchlib import exclusive_run
 
 # analytics.training imports the model registry; no database is touched.
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coldchain.settings")
@@ -51,7 +52,7 @@ import django
 django.setup()
 
 from analytics import training  # noqa: E402
-from analytics.features import features  # noqa: E402
+from analytics.features import FEATURES, features  # noqa: E402
 
 
 def peak_rss_mb() -> float:
@@ -67,27 +68,79 @@ def peak_rss_mb() -> float:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
-def source_frame(spec: training.DatasetSpec, root: Path) -> tuple[pd.DataFrame, float]:
-    """The labelled training rows of a simulated fleet and the seconds they took."""
-    start = time.perf_counter()
-    dataset = training.dataset_ensure(spec, root)
-    frame = training.training_frame(
-        features(dataset.readings), dataset.labels, dataset.sensor_faults
+CACHE_DIR = REPOSITORY / "var" / "bench" / "training"
+
+
+def fleet_frames(
+    spec: training.DatasetSpec,
+) -> tuple[tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame], dict]:
+    """One fleet's readings, labels and sensor-fault labels, simulated once and cached,
+    and how long simulating them took (recorded when it was done)."""
+    cached = CACHE_DIR / "fleets" / f"{spec.name}-{dataset_format_tag()}.pkl"
+    timing = cached.with_suffix(".json")
+    if cached.exists() and timing.exists():
+        return pd.read_pickle(cached), json.loads(timing.read_text())
+    wall, cpu = time.perf_counter(), time.process_time()
+    with tempfile.TemporaryDirectory(prefix="coldchain-training-bench-") as directory:
+        dataset = training.dataset_ensure(spec, Path(directory))
+    took = {
+        "simulate_wall_s": round(time.perf_counter() - wall, 1),
+        "simulate_cpu_s": round(time.process_time() - cpu, 1),
+    }
+    frames = (dataset.readings, dataset.labels, dataset.sensor_faults)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    pd.to_pickle(frames, cached)
+    timing.write_text(json.dumps(took) + "\n")
+    return frames, took
+
+
+def dataset_format_tag() -> str:
+    return training.DATASET_FORMAT.rsplit("/", 1)[-1]
+
+
+def labelled_rows(
+    *, rows: int, trucks_per_part: int, days: float, seed: int, fault_rate: float
+) -> tuple[pd.DataFrame, dict]:
+    """About ``rows`` labelled rows of simulated fleets, and how long generating them took.
+
+    The frame is cached by its parameters and by the feature list, so a
+    change of features makes a new one (from the cached fleets).
+    """
+    features_tag = hashlib.sha256("\n".join(FEATURES).encode()).hexdigest()[:12]
+    key = (
+        f"r{rows}-p{trucks_per_part}-d{days:g}-s{seed}-f{fault_rate:g}"
+        f"-{dataset_format_tag()}-{features_tag}"
     )
-    return frame, time.perf_counter() - start
-
-
-def tiled(frame: pd.DataFrame, rows: int) -> pd.DataFrame:
-    """``rows`` rows made of copies of ``frame``, copy k shifted k whole spans later."""
-    shipments = frame.index.get_level_values("shipment")
-    times = frame.index.get_level_values("t")
-    # Whole days past the fleet's span: copies never share a (shipment, t).
-    shift = pd.Timedelta(days=math.ceil((times.max() - times.min()) / pd.Timedelta(days=1)) + 1)
-    copies = []
-    for k in range(math.ceil(rows / len(frame))):
-        index = pd.MultiIndex.from_arrays([shipments, times + k * shift], names=["shipment", "t"])
-        copies.append(frame.set_axis(index))
-    return pd.concat(copies).iloc[:rows]
+    frame_path, info_path = CACHE_DIR / f"{key}.pkl", CACHE_DIR / f"{key}.json"
+    if frame_path.exists() and info_path.exists():
+        return pd.read_pickle(frame_path), json.loads(info_path.read_text())
+    parts, fleets, total = [], [], 0
+    while total < rows:
+        spec = training.DatasetSpec(trucks_per_part, days, seed + len(fleets), fault_rate)
+        (readings, labels, sensor_faults), simulated = fleet_frames(spec)
+        wall = time.perf_counter()
+        frame = training.training_frame(features(readings), labels, sensor_faults)
+        frame.index = frame.index.set_levels(
+            f"s{spec.seed}:" + frame.index.levels[0].astype(str), level="shipment"
+        )
+        parts.append(frame)
+        total += len(frame)
+        fleets.append(
+            {
+                "fleet": spec.name,
+                "readings": len(readings),
+                "rows": len(frame),
+                **simulated,
+                "features_wall_s": round(time.perf_counter() - wall, 1),
+            }
+        )
+        print(f"  {fleets[-1]}", flush=True)
+    frame = pd.concat(parts).iloc[:rows]
+    info = {"fleets": fleets, "rows": len(frame)}
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    frame.to_pickle(frame_path)
+    info_path.write_text(json.dumps(info, indent=2) + "\n")
+    return frame, info
 
 
 def train_child(path: str, threads: int, seed: int, results) -> None:
@@ -149,49 +202,46 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--trucks", type=int, default=100)
+    parser.add_argument("--trucks-per-part", type=int, default=100)
     parser.add_argument("--days", type=float, default=2.0)
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=101)
     parser.add_argument("--fault-rate", type=float, default=training.DEFAULT_TRAINING.fault_rate)
-    parser.add_argument("--max-simulate-s", type=float, default=300.0)
     args = parser.parse_args()
+    if args.rows < 1 or args.threads < 1 or args.trucks_per_part < 1 or args.days <= 0:
+        parser.error("--rows, --threads and --trucks-per-part must be >= 1, --days > 0")
 
     print(
         f"python {platform.python_version()}, xgboost {xgboost.__version__}, "
         f"pandas {pd.__version__}, {os.cpu_count()} cores, {args.threads} xgboost threads"
     )
+    frame, info = labelled_rows(
+        rows=args.rows,
+        trucks_per_part=args.trucks_per_part,
+        days=args.days,
+        seed=args.seed,
+        fault_rate=args.fault_rate,
+    )
+    fleets = info["fleets"]
+    # A fleet simulated by another process has no CPU time of this one's.
+    timed = [fleet["simulate_cpu_s"] for fleet in fleets if fleet["simulate_cpu_s"] is not None]
+    print(
+        f"{len(frame):,} labelled rows of {frame.index.get_level_values('shipment').nunique():,} "
+        f"simulated shipments ({len(fleets)} fleets {fleets[0]['fleet']} ...; "
+        f"{sum(fleet['readings'] for fleet in fleets):,} readings); generating them took "
+        f"{sum(fleet['simulate_wall_s'] for fleet in fleets):,.0f} s wall "
+        f"({sum(timed):,.0f} s CPU for the {len(timed)} fleets timed in process) "
+        f"to simulate and {sum(fleet['features_wall_s'] for fleet in fleets):,.0f} s "
+        f"to feature and label"
+    )
+    classes = frame["breach_class"].value_counts().sort_index().to_dict()
+    print(
+        f"frame: {frame.memory_usage(deep=True).sum() / 2**20:,.0f} MB in pandas; "
+        f"breach_class counts {classes}, breach_soon {int(frame['breach_soon'].sum()):,}"
+    )
     with tempfile.TemporaryDirectory(prefix="coldchain-training-bench-") as directory:
-        root = Path(directory)
-        spec = training.DatasetSpec(args.trucks, args.days, args.seed, args.fault_rate)
-        source, seconds = source_frame(spec, root / "source")
-        projected = seconds * args.rows / len(source)
-        print(
-            f"source fleet {spec.name}: {len(source):,} labelled rows, "
-            f"{source.index.get_level_values('shipment').nunique()} shipments, "
-            f"simulated + featured in {seconds:.1f} s; {args.rows:,} rows would take "
-            f"~{projected:.0f} s"
-        )
-        if projected <= args.max_simulate_s:
-            # Rows grow with trucks; 10 % spare so the fleet is not short.
-            trucks = math.ceil(args.trucks * args.rows / len(source) * 1.1)
-            big = training.DatasetSpec(trucks, args.days, args.seed, args.fault_rate)
-            frame, seconds = source_frame(big, root / "fleet")
-            frame = frame.iloc[: args.rows]
-            print(f"simulated fleet {big.name} in {seconds:.1f} s; kept {len(frame):,} rows")
-        else:
-            frame = tiled(source, args.rows)
-            print(
-                f"over {args.max_simulate_s:.0f} s: {len(frame):,} rows are the source rows "
-                f"tiled {len(frame) / len(source):.1f} times (shifted in time, same shipments)"
-            )
-        classes = frame["breach_class"].value_counts().sort_index().to_dict()
-        print(
-            f"frame: {frame.memory_usage(deep=True).sum() / 2**20:,.0f} MB in pandas; "
-            f"breach_class counts {classes}, breach_soon {int(frame['breach_soon'].sum()):,}"
-        )
-        path = root / "frame.pkl"
+        path = Path(directory) / "frame.pkl"
         frame.to_pickle(path)
-        del frame, source
+        del frame
 
         # A fresh interpreter: a forked child would inherit this process's peak.
         context = multiprocessing.get_context("spawn")

@@ -258,8 +258,10 @@ LEDGER_SIGNING_KEY_PATH = Path(
 ANALYTICS_MODEL_DIR = Path(env_str("ANALYTICS_MODEL_DIR", str(VAR_DIR / "models")))
 # Generated training and evaluation data sets, reused while their files match their manifest.
 ANALYTICS_DATASET_DIR = Path(env_str("ANALYTICS_DATASET_DIR", str(VAR_DIR / "datasets")))
-# XGBoost threads for training: the demo host has 2 cores, shared with the worker.
-ANALYTICS_TRAIN_THREADS = env_int("ANALYTICS_TRAIN_THREADS", 2)
+# XGBoost threads for training. One: on the 2-core host, shared with the worker
+# and other jobs, a second OpenMP thread made training several times slower
+# (docs/benchmarks.md, "Analytics training").
+ANALYTICS_TRAIN_THREADS = env_int("ANALYTICS_TRAIN_THREADS", 1)
 
 # --- Evaluation (docs/evaluation.md) ------------------------------------------
 # The evaluation tick: shipments whose devices stored readings since the last

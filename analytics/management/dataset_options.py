@@ -3,6 +3,7 @@ simulated fleet (trucks, days, seed, fault rate) built once and reused."""
 
 from __future__ import annotations
 
+import os
 from argparse import ArgumentParser
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +12,10 @@ from django.conf import settings
 from django.core.management.base import CommandError
 
 from analytics.training import Dataset, DatasetError, DatasetSpec, dataset_ensure, dataset_load
+
+# Simulating is most of train_model's time, and the simulator's processes do
+# not wait on each other as OpenMP threads do: one per core, up to two.
+SIMULATOR_JOBS = min(os.cpu_count() or 1, 2)
 
 
 def add_dataset_arguments(parser: ArgumentParser, defaults: DatasetSpec) -> None:
@@ -36,6 +41,6 @@ def dataset_from_options(options: dict, announce: Callable[[str], object] | None
         )
         if announce is not None:
             announce(f"data set {spec.name} under {settings.ANALYTICS_DATASET_DIR}")
-        return dataset_ensure(spec, settings.ANALYTICS_DATASET_DIR)
+        return dataset_ensure(spec, settings.ANALYTICS_DATASET_DIR, jobs=SIMULATOR_JOBS)
     except DatasetError as error:
         raise CommandError(str(error)) from None

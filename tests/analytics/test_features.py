@@ -71,3 +71,33 @@ def test_a_feature_at_t_uses_no_reading_after_t():
     pd.testing.assert_frame_equal(got, expected)
     truncated = features(full[full["ts"] <= cut])
     pd.testing.assert_frame_equal(truncated, expected)
+
+
+def failing_reefer_readings(minutes=40):
+    """A reefer probe and two loggers at 5 °C; from minute 21 the air is at 25 °C and
+    the loggers, between the pallets, read 7 and 9 °C (part cargo, part air)."""
+    after = {"t-reefer": 25.0, "t-logger": 7.0, "t-logger-2": 9.0}
+    frame = readings(minutes=minutes, devices=tuple(after))
+    late = frame["ts"] > T0 + pd.Timedelta(minutes=20)
+    frame.loc[late, "temp_c"] = frame.loc[late, "device"].map(after)
+    return frame
+
+
+def test_the_air_aware_features_bound_the_cargo_from_the_coldest_logger_and_the_air():
+    row = row_at(features(failing_reefer_readings()), 30)
+    assert row["coldest_logger_gap_to_max_c"] == 8.0 - 7.0
+    # The cargo is at most (7 - 0.1 * 25) / 0.9 = 5 °C: 3 °C below the limit.
+    assert math.isclose(row["air_corrected_gap_to_max_c"], 3.0)
+    assert row["logger_spread_c"] == 2.0
+    # The air last agreed with the cargo (5 °C) at minute 20, and has stood
+    # 20 °C above it for the 10 minutes since.
+    assert row["settled_cargo_gap_to_max_c"] == 3.0
+    assert row["since_settled_min"] == 10.0
+    assert math.isclose(row["air_heat_since_settled_c_h"], 20.0 * 10 / 60)
+
+
+def test_the_air_aware_features_at_t_use_no_reading_after_t():
+    full = failing_reefer_readings()
+    cut = T0 + pd.Timedelta(minutes=30)
+    expected = features(full).loc[pd.IndexSlice[:, :cut], :]
+    pd.testing.assert_frame_equal(features(full[full["ts"] <= cut]), expected)

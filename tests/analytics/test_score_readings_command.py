@@ -149,7 +149,12 @@ def test_the_registered_boosters_are_loaded_to_predict_on_one_thread():
     models = scoring_models_get()
 
     assert (models.breach, models.breach_soon) == (breach, soon)
-    assert models.thresholds == {"breach": 0.5, "sensor_fault": 0.5, "breach_soon": 0.25}
+    assert models.thresholds == {
+        "breach": 0.5,
+        "sensor_fault": 0.5,
+        "breach_soon": 0.25,
+        "persistence": 1.0,
+    }
     for booster in (models.breach_model, models.breach_soon_model):
         config = json.loads(booster.save_config())
         assert config["learner"]["generic_param"]["nthread"] == str(SCORING_THREADS)

@@ -55,13 +55,44 @@ def test_the_flag_rule_ranks_breach_then_sensor_fault_then_breach_soon():
     assert list(got) == list(crafted.values())
 
 
+def test_a_breach_alarm_waits_for_the_persistence_within_its_shipment():
+    thresholds = {"breach": 0.5, "sensor_fault": 0.5, "breach_soon": 0.5, "persistence": 3}
+    # shipment, breach, sensor_fault, breach_soon -> flag
+    rows = [
+        ("a", 0.9, 0.0, 0.0, "ok"),  # first instant calling for an alarm
+        ("a", 0.0, 0.0, 0.9, "ok"),  # a breach-soon alarm continues the run
+        ("a", 0.9, 0.0, 0.0, "breach"),  # third in a row: raised
+        ("a", 0.0, 0.0, 0.9, "breach_soon"),
+        ("b", 0.9, 0.9, 0.0, "sensor_fault"),  # another shipment counts afresh
+        ("b", 0.9, 0.0, 0.0, "ok"),
+        ("b", 0.0, 0.0, 0.0, "ok"),  # the run is broken
+        ("b", 0.9, 0.0, 0.0, "ok"),
+    ]
+    got = decision_flags(
+        breach_prob=np.array([row[1] for row in rows]),
+        sensor_fault_prob=np.array([row[2] for row in rows]),
+        breach_soon_prob=np.array([row[3] for row in rows]),
+        thresholds=thresholds,
+        shipments=np.array([row[0] for row in rows]),
+    )
+    assert list(got) == [row[4] for row in rows]
+
+
 def test_thresholds_come_from_the_versions_params_with_a_default_of_one_half():
-    assert decision_thresholds(breach_params={}, breach_soon_params={}) == HALF
+    assert decision_thresholds(breach_params={}, breach_soon_params={}) == {
+        **HALF,
+        "persistence": 1.0,
+    }
     thresholds = decision_thresholds(
-        breach_params={"decision": {"breach": 0.3, "sensor_fault": 0.8}},
+        breach_params={"decision": {"breach": 0.3, "sensor_fault": 0.8, "persistence": 2}},
         breach_soon_params={"decision": {"breach_soon": 0.2}},
     )
-    assert thresholds == {"breach": 0.3, "sensor_fault": 0.8, "breach_soon": 0.2}
+    assert thresholds == {
+        "breach": 0.3,
+        "sensor_fault": 0.8,
+        "breach_soon": 0.2,
+        "persistence": 2.0,
+    }
 
 
 def test_score_gives_the_class_probabilities_and_the_flag_on_the_feature_index(models):

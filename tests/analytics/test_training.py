@@ -1,12 +1,14 @@
-"""Training: labels joined to feature rows, and validation split by shipment."""
+"""Training: labels joined to feature rows, validation split by shipment, the alarm rule."""
 
+import numpy as np
 import pandas as pd
 import pytest
 from django.core.management import CommandError, call_command
 
 from analytics.decision import BREACH, NORMAL, SENSOR_FAULT
+from analytics.evaluation import event_truth
 from analytics.features import FEATURES
-from analytics.training import shipment_split, training_frame
+from analytics.training import alarm_rule_choose, shipment_split, training_frame
 
 T0 = pd.Timestamp("2026-01-05T00:00:00Z")
 
@@ -56,3 +58,39 @@ def test_the_split_holds_out_whole_shipments_the_same_for_a_seed():
 def test_train_model_names_a_missing_data_set_instead_of_a_traceback(tmp_path):
     with pytest.raises(CommandError, match="not a readable data set"):
         call_command("train_model", data=tmp_path / "missing")
+
+
+def test_the_alarm_rule_waits_out_a_passing_blip_and_keeps_the_breach_warning():
+    minutes = pd.RangeIndex(6 * 60)
+    t = T0 + pd.to_timedelta(minutes, unit="min")
+    # a/0 breaches from 240 min; b/0 never does, but its breach probability
+    # jumps at one evaluated instant, as a failure that passes makes it.
+    labels = pd.concat(
+        [
+            pd.DataFrame({"shipment": "a/0", "t": t, "breach": minutes >= 240}),
+            pd.DataFrame({"shipment": "b/0", "t": t, "breach": False}),
+        ]
+    )
+    sensor = labels.assign(device="x", sensor_fault=False).drop(columns="breach")
+    instants = t[::5]
+    index = pd.MultiIndex.from_product([["a/0", "b/0"], instants], names=["shipment", "t"])
+    evaluated = pd.Series(list(minutes[::5]) * 2)
+    shipment = index.get_level_values("shipment")
+    breach_prob = np.where(
+        (shipment == "a/0") & (evaluated >= 200) | (shipment == "b/0") & (evaluated == 100),
+        0.95,
+        0.05,
+    )
+    probabilities = pd.DataFrame(
+        {"breach_prob": breach_prob, "sensor_fault_prob": 0.0, "breach_soon_prob": 0.0},
+        index=index,
+    )
+
+    rule, report = alarm_rule_choose(
+        probabilities, event_truth(labels, sensor), sensor_fault_threshold=0.5, horizon_s=1800
+    )
+
+    assert rule["persistence"] > 1
+    assert report["breach_recall"] == 1.0
+    assert report["false_alarm_events"] == 0
+    assert report["mid_trip_lead_time_median_min"] >= 15
