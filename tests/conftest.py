@@ -1,6 +1,14 @@
 import pytest
+from django.test import override_settings
 
 from tests.factories import make_device
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing():
+    """Tests create hundreds of users; the production hasher costs most of a second each."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture

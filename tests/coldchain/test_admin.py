@@ -10,8 +10,6 @@ import pytest
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.management import call_command
-from django.db import transaction
-from django.test import override_settings
 from django.urls import reverse
 
 from analytics.models import ModelActivation, ModelVersion
@@ -50,6 +48,7 @@ from tests.coldchain.admin_data import admin_data_build
 from tests.contract_factories import load_readings, make_contract_shipment
 from tests.factories import make_device
 from tests.shipment_factories import make_party, make_shipment, make_user
+from tests.support.module_data import module_transaction
 
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)
 EVIDENCE = [
@@ -63,17 +62,8 @@ EVIDENCE = [
 @pytest.fixture(scope="module")
 def data(django_db_setup, django_db_blocker, tmp_path_factory):
     """Built once for the module, rolled back after it; each test runs in a savepoint."""
-    with (
-        django_db_blocker.unblock(),
-        override_settings(
-            ANALYTICS_MODEL_DIR=tmp_path_factory.mktemp("models"),
-            # Every test signs in a fresh superuser: hash their passwords fast.
-            PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
-        ),
-        transaction.atomic(),
-    ):
+    with module_transaction(django_db_blocker, ANALYTICS_MODEL_DIR=tmp_path_factory.mktemp("m")):
         yield admin_data_build()
-        transaction.set_rollback(True)
 
 
 def url(model, view: str, *args) -> str:

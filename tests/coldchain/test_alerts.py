@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import TestCase
 from django.utils import timezone
 
 from coldchain.alerts import (
@@ -22,6 +23,7 @@ from ledger.services import log_seal
 from tests.coldchain.rule_models import register_rule_models
 from tests.coldchain.trips import make_trip
 from tests.shipment_factories import make_party, make_user
+from tests.support.module_data import module_transaction, own_copy
 
 pytestmark = pytest.mark.django_db
 
@@ -52,12 +54,18 @@ def spiking_trip(minutes, *, spike_from=40):
     return trip
 
 
+@pytest.fixture(scope="module")
+def built_alert(django_db_setup, django_db_blocker):
+    with module_transaction(django_db_blocker):
+        register_rule_models()
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            trip = spiking_trip(range(60))
+        yield Alert.objects.get(shipment=trip.shipment)
+
+
 @pytest.fixture
-def alert(django_capture_on_commit_callbacks):
-    register_rule_models()
-    with django_capture_on_commit_callbacks(execute=True):
-        trip = spiking_trip(range(60))
-    return Alert.objects.get(shipment=trip.shipment)
+def alert(db, built_alert):
+    return own_copy(built_alert)
 
 
 def operator_of(party: Party):

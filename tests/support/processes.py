@@ -7,6 +7,7 @@ the real Redis and the broker the test chooses.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -125,16 +126,28 @@ class PlatformEnv:
         path = self.log_dir / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
-    @staticmethod
-    def kill(process: subprocess.Popen, signum: int = signal.SIGKILL) -> None:
+    @classmethod
+    def kill(cls, process: subprocess.Popen, signum: int = signal.SIGKILL) -> None:
         """Signal the process and all its children (a Celery worker's pool)."""
+        if cls._signal_group(process, signum):
+            cls._reap(process)
+
+    @staticmethod
+    def _signal_group(process: subprocess.Popen, signum: int) -> bool:
         try:
             os.killpg(process.pid, signum)
-            process.wait(timeout=20)
         except ProcessLookupError:
-            return
+            return False
+        return True
+
+    @staticmethod
+    def _reap(process: subprocess.Popen) -> None:
+        """Wait for a signalled process; SIGKILL its group if it takes too long."""
+        try:
+            process.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
     @staticmethod
@@ -153,9 +166,14 @@ class PlatformEnv:
                 client.zrem("unacked_index", tag)
 
     def close(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                self.kill(process, signal.SIGTERM)
+        # All told to stop at once: each takes a while to shut down gracefully.
+        stopping = [
+            process
+            for process in self.processes
+            if process.poll() is None and self._signal_group(process, signal.SIGTERM)
+        ]
+        for process in stopping:
+            self._reap(process)
         client = redis.Redis.from_url(self.broker_url)
         names = [key for key in client.scan_iter(f"*{self.name}*")]
         if names:

@@ -9,12 +9,7 @@ from tests.analytics.boosters import register_both
 from tests.coldchain.api.contract_world import ContractWorld, make_contract_world
 from tests.coldchain.api.world import World, make_side
 from tests.shipment_factories import make_party, make_user
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """A dozen users per test: the production hasher costs most of a second each."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+from tests.support.module_data import module_transaction, own_copy
 
 
 @pytest.fixture(autouse=True)
@@ -25,8 +20,18 @@ def fresh_throttle_counters():
     cache.clear()
 
 
+@pytest.fixture(scope="module")
+def built_world(django_db_setup, django_db_blocker, tmp_path_factory) -> World:
+    with module_transaction(django_db_blocker, ANALYTICS_MODEL_DIR=tmp_path_factory.mktemp("m")):
+        yield make_world()
+
+
 @pytest.fixture
-def world(db) -> World:
+def world(db, built_world) -> World:
+    return own_copy(built_world)
+
+
+def make_world() -> World:
     models = register_both()
     a, b = make_side(models, "truck-a"), make_side(models, "truck-b")
     log_seal()
@@ -51,6 +56,12 @@ def client_for(user) -> APIClient:
     return client
 
 
+@pytest.fixture(scope="module")
+def built_contracts(django_db_setup, django_db_blocker, tmp_path_factory) -> ContractWorld:
+    with module_transaction(django_db_blocker, ANALYTICS_MODEL_DIR=tmp_path_factory.mktemp("m")):
+        yield make_contract_world()
+
+
 @pytest.fixture
-def contracts(db) -> ContractWorld:
-    return make_contract_world()
+def contracts(db, built_contracts) -> ContractWorld:
+    return own_copy(built_contracts)
