@@ -63,9 +63,21 @@ class ShipmentSerializer(serializers.ModelSerializer):
         model = Shipment
         fields = [
             "reference", "status", "product", "shipper", "carrier", "receiver", "insurer", "bank",
-            "vehicle", "origin", "destination", "departure_at", "deadline_at", "delivered_at",
-            "devices", "created_at",
+            "vehicle", "origin", "destination", "destination_lat", "destination_lon",
+            "departure_at", "deadline_at", "delivered_at", "devices", "created_at",
         ]  # fmt: skip
+
+
+class ShipmentDetailSerializer(ShipmentSerializer):
+    """One shipment, with its ETA (``coldchain.shipment_eta``; set as ``eta`` by the view)."""
+
+    eta = serializers.DateTimeField(source="eta.at", read_only=True)
+    eta_basis = serializers.ChoiceField(
+        source="eta.basis", choices=["position", "planned", "delivered"], read_only=True
+    )
+
+    class Meta(ShipmentSerializer.Meta):
+        fields = [*ShipmentSerializer.Meta.fields, "eta", "eta_basis"]
 
 
 class AssessmentSerializer(serializers.ModelSerializer):
