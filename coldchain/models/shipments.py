@@ -101,10 +101,16 @@ class Shipment(models.Model):
             models.CheckConstraint(
                 condition=(Q(destination_lat__isnull=True) & Q(destination_lon__isnull=True))
                 | (
-                    Q(destination_lat__gte=-90.0, destination_lat__lte=90.0)
+                    # Spelled out: a CHECK passes when NULL makes it unknown.
+                    Q(destination_lat__isnull=False, destination_lon__isnull=False)
+                    & Q(destination_lat__gte=-90.0, destination_lat__lte=90.0)
                     & Q(destination_lon__gte=-180.0, destination_lon__lte=180.0)
                 ),
                 name="shipment_destination_position_valid",
+                violation_error_message=(
+                    "Give both destination coordinates or neither (latitude -90 to 90, "
+                    "longitude -180 to 180)"
+                ),
             ),
         ]
 
