@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from typing import get_args
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from analytics.models import ModelVersion
+from coldchain.eta import EtaBasis
 from coldchain.models import (
     Alert,
     AlertNote,
@@ -73,7 +76,7 @@ class ShipmentDetailSerializer(ShipmentSerializer):
 
     eta = serializers.DateTimeField(source="eta.at", read_only=True)
     eta_basis = serializers.ChoiceField(
-        source="eta.basis", choices=["position", "planned", "delivered"], read_only=True
+        source="eta.basis", choices=get_args(EtaBasis), read_only=True
     )
 
     class Meta(ShipmentSerializer.Meta):
