@@ -5,7 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from coldchain.shipment_eta import shipment_eta
+from coldchain.models import DeviceAttachment
+from coldchain.shipment_eta import shipment_eta, shipments_with_eta
 from tests.factories import drive_north, make_device
 from tests.shipment_factories import make_shipment
 
@@ -46,3 +47,30 @@ def test_positions_of_a_device_not_attached_to_the_shipment_do_not_count():
     )
     drive_north(elsewhere, until=now, speed_kmh=80, end_lat=44.5)
     assert shipment_eta(shipment, now=now).basis == "planned"
+
+
+def test_positions_after_the_device_was_detached_do_not_count():
+    now = timezone.now()
+    logger = make_device()
+    shipment = make_shipment(departure_at=now - timedelta(hours=3), **MILAN)
+    DeviceAttachment.objects.create(
+        shipment=shipment,
+        device=logger.device,
+        attached_from=shipment.departure_at,
+        attached_until=now - timedelta(minutes=90),
+    )
+    drive_north(logger, until=now, speed_kmh=80, end_lat=44.5)
+    assert shipment_eta(shipment, now=now).basis == "planned"
+
+
+def test_the_fleet_gets_each_shipments_eta_from_its_own_devices():
+    now = timezone.now()
+    north, south = make_device(), make_device()
+    departure = now - timedelta(hours=3)
+    near = make_shipment(devices=[north.device], departure_at=departure, **MILAN)
+    far = make_shipment(devices=[south.device], departure_at=departure, **MILAN)
+    drive_north(north, until=now, speed_kmh=80, end_lat=45.0)
+    drive_north(south, until=now, speed_kmh=80, end_lat=43.0)
+    etas = {s.pk: s.eta for s in shipments_with_eta([far, near], now=now)}
+    assert etas[near.pk].remaining_km < etas[far.pk].remaining_km
+    assert etas[near.pk].at < etas[far.pk].at
