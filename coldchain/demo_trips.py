@@ -83,6 +83,8 @@ class _Booking:
                 vehicle=truck,
                 origin=trip.origin[0],
                 destination=trip.destination[0],
+                destination_lat=trip.destination[1],
+                destination_lon=trip.destination[2],
                 departure_at=start,
                 deadline_at=end + DEADLINE_SLACK,
             )

@@ -22,6 +22,7 @@ from coldchain.alerts import (
 from coldchain.models import Alert, Shipment
 from coldchain.release import SignatureRefused, release_sign
 from coldchain.report import shipment_report_pdf
+from coldchain.shipment_eta import shipment_eta, shipments_with_eta
 from coldchain.shipment_states import ContractError
 from devices.models import Device
 from devices.services import device_revoke
@@ -54,12 +55,13 @@ from ledger.log_key import log_vkey
 
 def _fleet_context(request: HttpRequest) -> dict:
     fleet_filter = FleetFilter.from_query(request.GET)
+    now = timezone.now()
     return {
-        "shipments": fleet_shipments(request.user, fleet_filter),
+        "shipments": shipments_with_eta(fleet_shipments(request.user, fleet_filter), now=now),
         "filter": fleet_filter,
         "statuses": Shipment.Status.choices,
         "query_string": request.GET.urlencode(),
-        "now": timezone.now(),
+        "now": now,
     }
 
 
@@ -90,6 +92,7 @@ def _shipment_context(
         "timeline": contract_timeline(shipment, request.user),
         "evidence_visible": evidence_visible(shipment, request.user),
         "release_form": release_form or ReleaseForm(),
+        "eta": shipment_eta(shipment, now=timezone.now()),
     }
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from devices.ingest import SOURCE_HTTP, IncomingMessage, readings_ingest
 from devices.keys import raw_public_key, rotation_request_sign
 from devices.models import Device, DeviceKey
 from devices.services import device_key_rotate, device_register
@@ -71,3 +72,26 @@ def make_device(
         vehicle=vehicle,
     )
     return DeviceWithKey(device, private_key)
+
+
+def drive_north(
+    logger: DeviceWithKey, *, until: datetime, speed_kmh: float, end_lat: float
+) -> None:
+    """Ingest an hour of the logger's positioned readings, one every 10 minutes,
+    heading north along 9.19° E at ``speed_kmh`` and reaching ``end_lat`` at ``until``."""
+    km_per_degree = 111.195
+    readings_ingest(
+        messages=[
+            IncomingMessage(
+                logger.signed(
+                    seq,
+                    ts=until - timedelta(minutes=ago),
+                    lat=end_lat - speed_kmh * ago / 60 / km_per_degree,
+                    lon=9.19,
+                ),
+                until,
+                SOURCE_HTTP,
+            )
+            for seq, ago in enumerate(range(60, -1, -10), start=1)
+        ]
+    )

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from typing import get_args
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from analytics.models import ModelVersion
+from coldchain.eta import EtaBasis
 from coldchain.models import (
     Alert,
     AlertNote,
@@ -63,9 +66,21 @@ class ShipmentSerializer(serializers.ModelSerializer):
         model = Shipment
         fields = [
             "reference", "status", "product", "shipper", "carrier", "receiver", "insurer", "bank",
-            "vehicle", "origin", "destination", "departure_at", "deadline_at", "delivered_at",
-            "devices", "created_at",
+            "vehicle", "origin", "destination", "destination_lat", "destination_lon",
+            "departure_at", "deadline_at", "delivered_at", "devices", "created_at",
         ]  # fmt: skip
+
+
+class ShipmentDetailSerializer(ShipmentSerializer):
+    """One shipment, with its ETA (``coldchain.shipment_eta``; set as ``eta`` by the view)."""
+
+    eta = serializers.DateTimeField(source="eta.at", read_only=True)
+    eta_basis = serializers.ChoiceField(
+        source="eta.basis", choices=get_args(EtaBasis), read_only=True
+    )
+
+    class Meta(ShipmentSerializer.Meta):
+        fields = [*ShipmentSerializer.Meta.fields, "eta", "eta_basis"]
 
 
 class AssessmentSerializer(serializers.ModelSerializer):

@@ -35,6 +35,7 @@ from coldchain.api.serializers import (
     ProductSerializer,
     SeriesQuerySerializer,
     SeriesSerializer,
+    ShipmentDetailSerializer,
     ShipmentSerializer,
 )
 from coldchain.api.throttling import ScopedRateThrottle
@@ -50,6 +51,7 @@ from coldchain.models import (
 )
 from coldchain.release import SignatureRefused, release_sign
 from coldchain.series import reading_series
+from coldchain.shipment_eta import shipment_eta
 from coldchain.shipment_states import ContractError
 from devices.models import Device, DeviceKey, Reading
 from devices.serializers import DeviceSerializer, ReadingSerializer
@@ -98,6 +100,14 @@ class ShipmentViewSet(viewsets.ReadOnlyModelViewSet):
             .select_related("product", "shipper", "carrier", "receiver", "insurer", "bank")
             .prefetch_related("attachments")
         )
+
+    def get_serializer_class(self) -> type[ShipmentSerializer]:
+        return ShipmentDetailSerializer if self.action == "retrieve" else ShipmentSerializer
+
+    def retrieve(self, request: Request, reference: str) -> Response:
+        shipment = self.get_object()
+        shipment.eta = shipment_eta(shipment, now=timezone.now())
+        return Response(self.get_serializer(shipment).data)
 
     @extend_schema(
         responses=OpenApiTypes.OBJECT,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
@@ -70,6 +71,18 @@ class Shipment(models.Model):
     vehicle = models.CharField(max_length=64, blank=True, db_index=True)
     origin = models.CharField(max_length=200)
     destination = models.CharField(max_length=200)
+    destination_lat = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90.0), MaxValueValidator(90.0)],
+        help_text="WGS 84 latitude of the destination, for the position-based ETA",
+    )
+    destination_lon = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180.0), MaxValueValidator(180.0)],
+        help_text="WGS 84 longitude of the destination, for the position-based ETA",
+    )
     departure_at = models.DateTimeField()
     deadline_at = models.DateTimeField(help_text="Delivery deadline")
     delivered_at = models.DateTimeField(null=True, blank=True)
@@ -84,6 +97,20 @@ class Shipment(models.Model):
             models.CheckConstraint(
                 condition=Q(deadline_at__gt=F("departure_at")),
                 name="shipment_deadline_after_departure",
+            ),
+            models.CheckConstraint(
+                condition=(Q(destination_lat__isnull=True) & Q(destination_lon__isnull=True))
+                | (
+                    # Spelled out: a CHECK passes when NULL makes it unknown.
+                    Q(destination_lat__isnull=False, destination_lon__isnull=False)
+                    & Q(destination_lat__gte=-90.0, destination_lat__lte=90.0)
+                    & Q(destination_lon__gte=-180.0, destination_lon__lte=180.0)
+                ),
+                name="shipment_destination_position_valid",
+                violation_error_message=(
+                    "Give both destination coordinates or neither (latitude -90 to 90, "
+                    "longitude -180 to 180)"
+                ),
             ),
         ]
 

@@ -126,13 +126,12 @@ def test_evidence_refuses_deletion_even_to_superusers(data, admin_client, model)
 # --------------------------------------------------------------------------- shipments
 
 
-def test_a_shipment_without_contract_is_edited(data, admin_client):
-    shipment = make_shipment()
+def edit_shipment(admin_client, shipment: Shipment, changes: dict):
+    """Post the shipment's admin change form with ``changes`` over its current values."""
     page = admin_client.get(url(Shipment, "change", shipment.pk))
     form = page.context["adminform"].form
     fields = {name: form[name].value() for name in form.fields if form[name].value() is not None}
     fields |= {
-        "destination": "Vienna",
         "departure_at_0": "2026-01-05",
         "departure_at_1": "00:00:00",
         "deadline_at_0": "2026-01-06",
@@ -140,10 +139,36 @@ def test_a_shipment_without_contract_is_edited(data, admin_client):
         "attachments-TOTAL_FORMS": "0",
         "attachments-INITIAL_FORMS": "0",
     }
-    response = admin_client.post(url(Shipment, "change", shipment.pk), fields)
+    return admin_client.post(url(Shipment, "change", shipment.pk), fields | changes)
+
+
+def test_a_shipment_without_contract_is_edited(data, admin_client):
+    shipment = make_shipment()
+    response = edit_shipment(
+        admin_client,
+        shipment,
+        {"destination": "Vienna", "destination_lat": "48.2082", "destination_lon": "16.3738"},
+    )
     assert response.status_code == 302, response.context["adminform"].form.errors
     shipment.refresh_from_db()
     assert shipment.destination == "Vienna"
+    assert (shipment.destination_lat, shipment.destination_lon) == (48.2082, 16.3738)
+
+
+def test_a_destination_latitude_out_of_range_is_refused(data, admin_client):
+    response = edit_shipment(
+        admin_client, make_shipment(), {"destination_lat": "91", "destination_lon": "16.4"}
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "less than or equal to 90" in str(errors["destination_lat"])
+
+
+def test_a_destination_with_one_coordinate_only_is_refused(data, admin_client):
+    response = edit_shipment(admin_client, make_shipment(), {"destination_lat": "48.2"})
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "both destination coordinates or neither" in str(errors)
 
 
 def test_a_shipment_under_contract_is_read_only(data, admin_client):

@@ -55,6 +55,7 @@ def test_each_planned_trip_becomes_one_shipment_with_its_product_route_and_perio
         shipment = shipments[reference]
         assert shipment.product.code == trip.product.name
         assert (shipment.origin, shipment.destination) == (trip.origin[0], trip.destination[0])
+        assert (shipment.destination_lat, shipment.destination_lon) == trip.destination[1:]
         assert shipment.departure_at == instant(trip.start)
         assert shipment.deadline_at > instant(trip.end)
 

@@ -1,5 +1,7 @@
 """The fleet overview at /: live shipments, their validated temperature and alerts."""
 
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 from hypothesis import given
@@ -7,6 +9,7 @@ from hypothesis import strategies as st
 
 from coldchain.models import Shipment
 from frontend.selectors.shipments import FleetFilter
+from tests.factories import drive_north, make_device
 from tests.frontend.dashboard_factories import make_alert, make_assessment
 from tests.shipment_factories import make_shipment
 
@@ -76,3 +79,54 @@ def test_any_query_string_gives_a_valid_fleet_filter(query):
 def test_fleet_says_how_long_until_a_shipment_is_due(signed_in, carrier):
     make_shipment(carrier=carrier, departure_at=timezone.now(), hours=5)
     assert "in 4\xa0hours, 59\xa0minutes" in rows(signed_in)
+
+
+MILAN = {"destination_lat": 45.4642, "destination_lon": 9.19}
+
+
+def driving_shipment(carrier, *, deadline_in: timedelta, end_lat: float = 44.5) -> Shipment:
+    """A truck an hour into driving north towards Milan at 80 km/h, its last fix now."""
+    now = timezone.now()
+    logger = make_device()
+    shipment = make_shipment(
+        carrier=carrier,
+        devices=[logger.device],
+        departure_at=now - timedelta(hours=3),
+        hours=3 + deadline_in.total_seconds() / 3600,
+        **MILAN,
+    )
+    drive_north(logger, until=now, speed_kmh=80, end_lat=end_lat)
+    return shipment
+
+
+def test_fleet_shows_a_position_based_eta_for_a_truck_on_its_way(signed_in, carrier):
+    driving_shipment(carrier, deadline_in=timedelta(hours=6))
+    html = rows(signed_in)
+    assert "from position" in html
+    assert "planned" not in html
+    assert "late" not in html
+
+
+def test_fleet_highlights_an_eta_after_the_deadline(signed_in, carrier):
+    # About 107 km left at 80 km/h: well over the half hour left.
+    driving_shipment(carrier, deadline_in=timedelta(minutes=30))
+    assert '<span class="badge bad">late</span>' in rows(signed_in)
+
+
+def test_fleet_falls_back_to_the_planned_arrival_without_destination_coordinates(
+    signed_in, carrier
+):
+    shipment = make_shipment(carrier=carrier)
+    html = rows(signed_in)
+    assert f'<span class="eta">{shipment.deadline_at:%d %b %Y %H:%M}</span>' in html
+    assert ">planned</span>" in html
+    assert "from position" not in html
+
+
+def test_a_delivered_shipment_shows_its_delivery_time_as_eta(signed_in, carrier):
+    shipment = make_shipment(carrier=carrier, status=Shipment.Status.DELIVERED, **MILAN)
+    shipment.delivered_at = shipment.deadline_at - timedelta(hours=2)
+    shipment.save()
+    html = rows(signed_in)
+    assert f'<span class="eta">{shipment.delivered_at:%d %b %Y %H:%M}</span>' in html
+    assert "delivered</span>" in html

@@ -68,3 +68,10 @@ def test_pages_carrying_a_csrf_token_go_uncompressed(signed_in, carrier):
     response = signed_in.get(f"/shipments/{shipment.reference}/", HTTP_ACCEPT_ENCODING="gzip")
     assert "csrfmiddlewaretoken" in response.content.decode()
     assert not response.has_header("Content-Encoding")
+
+
+def test_the_header_card_shows_the_planned_eta_without_destination_coordinates(signed_in, carrier):
+    shipment = make_shipment(carrier=carrier)
+    html = signed_in.get(f"/shipments/{shipment.reference}/").content.decode()
+    assert f'<dt>ETA</dt><dd><span class="eta">{shipment.deadline_at:%d %b %Y %H:%M}</span>' in html
+    assert ">planned</span>" in html
