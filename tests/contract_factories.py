@@ -66,11 +66,11 @@ def make_delivered(
     return shipment, devices
 
 
-def load_readings(
+def ingest_readings(
     devices: list[DeviceWithKey], temps: list[float], *, first_minute: int = 0
 ) -> None:
     """One reading a minute from every device, ``temps[i]`` at minute
-    ``first_minute + i`` after departure, ingested and sealed."""
+    ``first_minute + i`` after departure, stored but waiting for the next checkpoint."""
     tokens = [
         device.signed(
             first_minute + minute + 1,
@@ -84,6 +84,13 @@ def load_readings(
         messages=[IncomingMessage(token, timezone.now(), SOURCE_HTTP) for token in tokens]
     )
     assert report.accepted == len(tokens), report.rejected_by_reason
+
+
+def load_readings(
+    devices: list[DeviceWithKey], temps: list[float], *, first_minute: int = 0
+) -> None:
+    """The readings of ``ingest_readings``, sealed."""
+    ingest_readings(devices, temps, first_minute=first_minute)
     log_seal()
 
 

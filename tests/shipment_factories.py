@@ -6,9 +6,11 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from coldchain.models import DeviceAttachment, Membership, Party, Product, Shipment
 from devices.models import Device
+from tests.factories import drive_north, make_device
 
 _numbers = itertools.count(1)
 PASSWORD = "correct horse battery staple"
@@ -76,4 +78,22 @@ def make_shipment(
     shipment = Shipment.objects.create(**(values | overrides))
     for device in devices:
         DeviceAttachment.objects.create(shipment=shipment, device=device, attached_from=departure)
+    return shipment
+
+
+MILAN = {"destination_lat": 45.4642, "destination_lon": 9.19}
+
+
+def driving_shipment(carrier: Party, *, deadline_in: timedelta, end_lat: float = 44.5) -> Shipment:
+    """A truck an hour into driving north towards Milan at 80 km/h, its last fix now."""
+    now = timezone.now()
+    logger = make_device()
+    shipment = make_shipment(
+        carrier=carrier,
+        devices=[logger.device],
+        departure_at=now - timedelta(hours=3),
+        hours=3 + deadline_in.total_seconds() / 3600,
+        **MILAN,
+    )
+    drive_north(logger, until=now, speed_kmh=80, end_lat=end_lat)
     return shipment

@@ -6,14 +6,17 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from coldchain.cargo_figures import cargo_figures
 from coldchain.contract_facts import contract_facts
 from coldchain.report_data import cargo_accounting, report_data
-from devices.ingest import SOURCE_HTTP, IncomingMessage, readings_ingest
 from ledger.services import checkpoint_latest, entry_append, log_seal
-from tests.contract_factories import DEPARTURE, load_readings, make_contract_shipment
+from tests.contract_factories import (
+    DEPARTURE,
+    ingest_readings,
+    load_readings,
+    make_contract_shipment,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -21,22 +24,6 @@ NOW = DEPARTURE + timedelta(hours=3)
 # 45 minutes at 10.5 °C from minute 60 (range 2-8 °C).
 EXCURSION = [5.0] * 60 + [10.5] * 45 + [5.0] * 15
 READINGS_QUERY = '"devices_reading"."temp_c"'
-
-
-def ingest_unsealed(devices, temps: list[float], *, first_minute: int) -> None:
-    """Readings stored but waiting for the next checkpoint."""
-    tokens = [
-        device.signed(
-            first_minute + minute + 1,
-            ts=DEPARTURE + timedelta(minutes=first_minute + minute),
-            temp_c=temp,
-        )
-        for minute, temp in enumerate(temps)
-        for device in devices
-    ]
-    readings_ingest(
-        messages=[IncomingMessage(token, timezone.now(), SOURCE_HTTP) for token in tokens]
-    )
 
 
 def reads_readings(function) -> bool:
@@ -91,7 +78,7 @@ def test_a_checkpoint_sealing_only_other_entries_keeps_the_figures(in_transit):
 def test_readings_waiting_for_a_checkpoint_count_once_it_seals_them(in_transit):
     shipment, devices = in_transit
     before = cargo_figures(shipment, now=NOW)
-    ingest_unsealed(devices, [11.0] * 30, first_minute=len(EXCURSION))
+    ingest_readings(devices, [11.0] * 30, first_minute=len(EXCURSION))
     assert cargo_figures(shipment, now=NOW) == before
 
     log_seal()

@@ -8,11 +8,9 @@ from django.utils import timezone
 from coldchain.models import DeviceAttachment
 from coldchain.shipment_eta import shipment_eta, shipments_with_eta
 from tests.factories import drive_north, make_device
-from tests.shipment_factories import make_shipment
+from tests.shipment_factories import MILAN, make_shipment
 
 pytestmark = pytest.mark.django_db
-
-MILAN = {"destination_lat": 45.4642, "destination_lon": 9.19}
 
 
 def test_recent_positions_give_an_eta_at_the_trucks_speed():

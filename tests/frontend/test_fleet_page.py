@@ -9,9 +9,8 @@ from hypothesis import strategies as st
 
 from coldchain.models import Shipment
 from frontend.selectors.shipments import FleetFilter
-from tests.factories import drive_north, make_device
 from tests.frontend.dashboard_factories import make_alert, make_assessment
-from tests.shipment_factories import make_shipment
+from tests.shipment_factories import MILAN, driving_shipment, make_shipment
 
 pytestmark = pytest.mark.django_db
 
@@ -79,24 +78,6 @@ def test_any_query_string_gives_a_valid_fleet_filter(query):
 def test_fleet_says_how_long_until_a_shipment_is_due(signed_in, carrier):
     make_shipment(carrier=carrier, departure_at=timezone.now(), hours=5)
     assert "in 4\xa0hours, 59\xa0minutes" in rows(signed_in)
-
-
-MILAN = {"destination_lat": 45.4642, "destination_lon": 9.19}
-
-
-def driving_shipment(carrier, *, deadline_in: timedelta, end_lat: float = 44.5) -> Shipment:
-    """A truck an hour into driving north towards Milan at 80 km/h, its last fix now."""
-    now = timezone.now()
-    logger = make_device()
-    shipment = make_shipment(
-        carrier=carrier,
-        devices=[logger.device],
-        departure_at=now - timedelta(hours=3),
-        hours=3 + deadline_in.total_seconds() / 3600,
-        **MILAN,
-    )
-    drive_north(logger, until=now, speed_kmh=80, end_lat=end_lat)
-    return shipment
 
 
 def test_fleet_shows_a_position_based_eta_for_a_truck_on_its_way(signed_in, carrier):

@@ -8,8 +8,7 @@ from django.utils.dateparse import parse_datetime
 
 from coldchain.models import Party
 from tests.coldchain.api.conftest import client_for
-from tests.factories import drive_north, make_device
-from tests.shipment_factories import make_party, make_shipment, make_user
+from tests.shipment_factories import driving_shipment, make_party, make_shipment, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -17,15 +16,7 @@ pytestmark = pytest.mark.django_db
 def test_the_detail_gives_a_position_based_eta_towards_the_destination():
     carrier = make_party(Party.Kind.CARRIER)
     now = timezone.now()
-    logger = make_device()
-    shipment = make_shipment(
-        carrier=carrier,
-        devices=[logger.device],
-        departure_at=now - timedelta(hours=3),
-        destination_lat=45.4642,
-        destination_lon=9.19,
-    )
-    drive_north(logger, until=now, speed_kmh=80, end_lat=44.5)
+    shipment = driving_shipment(carrier, deadline_in=timedelta(hours=6))
     body = client_for(make_user(carrier)).get(f"/api/v1/shipments/{shipment.reference}/").json()
     assert (body["destination_lat"], body["destination_lon"]) == (45.4642, 9.19)
     assert body["eta_basis"] == "position"
