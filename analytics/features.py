@@ -53,6 +53,12 @@ FEATURES = (
     "settled_cargo_gap_to_max_c",
     "since_settled_min",
     "air_heat_since_settled_c_h",
+    "cargo_estimate_gap_to_max_c",
+    "cargo_estimate_gap_to_min_c",
+    *(f"cargo_estimate_slope_{w}m_c_per_h" for w in CARGO_SLOPE_WINDOWS_MIN),
+    "cargo_estimate_spread_c",
+    "cargo_estimate_coldest_gap_to_max_c",
+    "cargo_estimate_minutes_to_max",
 )
 # The reefer controller's probe measures return air (device ids ending in
 # AIR_SUFFIX); every other device is an independent logger in the cargo.
@@ -60,6 +66,21 @@ AIR_SUFFIX = "-reefer"
 # A logger between the pallets reads partly the air around it: at least this
 # share of the air's departure from the cargo (10 to 25 % by where it sits).
 LOGGER_AIR_SHARE = 0.1
+# Each logger's own share of the air is learnt from the air's fast swings
+# (a door opening, a reefer stopping or starting), over which the cargo
+# barely moves: a swing of at least TRANSIENT_AIR_C within TRANSIENT_STEPS
+# grid steps that every logger follows by at least TRANSIENT_LOGGER_C (a
+# spike or a stuck air probe moves no logger, so it teaches nothing). Until
+# the trip has seen such swings the share stays near the prior, in the middle
+# of the range a logger's place gives, and within the bounds.
+AIR_SHARE_PRIOR = 0.175
+AIR_SHARE_PRIOR_WEIGHT_C2 = 20.0
+AIR_SHARE_BOUNDS = (0.05, 0.4)
+TRANSIENT_STEPS = 3
+TRANSIENT_AIR_C = 3.0
+TRANSIENT_LOGGER_C = 0.15
+# Beyond this many minutes (or when the cargo is not warming), the limit is "far".
+MINUTES_TO_MAX_CAP = 600.0
 # Feature rows, and so decisions, every 5 minutes on the clock (:00, :05, ...).
 EVERY_S = 300
 
@@ -154,6 +175,51 @@ def _cargo(aligned: pd.DataFrame, step_s: int, tolerance_c: float) -> pd.DataFra
         .join(air, how="outer")
         .join(loggers.min().rename("logger_cold_c"), how="outer")
         .join(loggers.max().rename("logger_hot_c"), how="outer")
+    )
+
+
+def _cargo_estimate(aligned: pd.DataFrame) -> pd.DataFrame:
+    """The cargo temperature from each logger with its own share of the air taken out.
+
+    A logger reads ``cargo + share * (air - cargo)``; over a fast swing of the
+    air the cargo stays put, so the logger's change over the air's change is
+    its share. Each logger's share is the least-squares fit of those changes
+    seen so far in the trip, pulled towards the prior while there are few;
+    its cargo estimate is ``(logger - share * air) / (1 - share)``. Columns
+    ``cargo_estimate_c`` (mean of the loggers' estimates) and
+    ``cargo_estimate_spread_c`` (how far they disagree), by (shipment, t).
+    """
+    is_air = aligned["device"].str.endswith(AIR_SUFFIX)
+    air = aligned.loc[is_air].groupby(["shipment", "t"])["temp_c"].max().rename("air_c")
+    loggers = aligned.loc[~is_air, ["shipment", "device", "t", "temp_c"]].join(
+        air, on=["shipment", "t"]
+    )
+    loggers = loggers.sort_values(["shipment", "device", "t"], kind="stable")
+    probe = [loggers["shipment"], loggers["device"]]
+    air_change = loggers["air_c"] - loggers["air_c"].groupby(probe).shift(TRANSIENT_STEPS)
+    logger_change = loggers["temp_c"] - loggers["temp_c"].groupby(probe).shift(TRANSIENT_STEPS)
+    # Every logger of the shipment must follow the swing: the least of their
+    # changes in the air's direction.
+    followed = (
+        (logger_change * np.sign(air_change))
+        .groupby([loggers["shipment"], loggers["t"]])
+        .transform("min")
+    )
+    swing = (air_change.abs() >= TRANSIENT_AIR_C) & (followed >= TRANSIENT_LOGGER_C)
+    covariance = (logger_change * air_change).where(swing, 0.0).groupby(probe).cumsum()
+    variance = (air_change**2).where(swing, 0.0).groupby(probe).cumsum()
+    share = (
+        (covariance + AIR_SHARE_PRIOR_WEIGHT_C2 * AIR_SHARE_PRIOR)
+        / (variance + AIR_SHARE_PRIOR_WEIGHT_C2)
+    ).clip(*AIR_SHARE_BOUNDS)
+    estimate = (loggers["temp_c"] - share * loggers["air_c"]) / (1.0 - share)
+    per_instant = estimate.groupby([loggers["shipment"], loggers["t"]])
+    return pd.DataFrame(
+        {
+            "cargo_estimate_c": per_instant.mean(),
+            "cargo_estimate_spread_c": per_instant.max() - per_instant.min(),
+            "cargo_estimate_coldest_c": per_instant.min(),
+        }
     )
 
 
@@ -262,6 +328,27 @@ def features(
     )
     steps["logger_spread_c"] = steps["logger_hot_c"] - steps["logger_cold_c"]
     steps = steps.join(_settled(steps, step_s, tolerance_c))
+    steps = steps.join(_cargo_estimate(aligned), on=["shipment", "t"])
+    estimate = steps["cargo_estimate_c"]
+    steps["cargo_estimate_gap_to_max_c"] = steps["temp_max"] - estimate
+    steps["cargo_estimate_gap_to_min_c"] = estimate - steps["temp_min"]
+    for window in CARGO_SLOPE_WINDOWS_MIN:
+        earlier = estimate.groupby(shipment).shift(window * 60 // step_s)
+        steps[f"cargo_estimate_slope_{window}m_c_per_h"] = (estimate - earlier) * 60.0 / window
+    steps["cargo_estimate_coldest_gap_to_max_c"] = (
+        steps["temp_max"] - steps["cargo_estimate_coldest_c"]
+    )
+    # When the cargo, warming as it did over the last half hour, reaches the
+    # limit: the ratio a tree can only approximate step by step.
+    rising = steps["cargo_estimate_slope_30m_c_per_h"].where(
+        steps["cargo_estimate_slope_30m_c_per_h"] > 0
+    )
+    steps["cargo_estimate_minutes_to_max"] = (
+        (steps["cargo_estimate_gap_to_max_c"].clip(lower=0.0) / rising * 60.0)
+        .clip(upper=MINUTES_TO_MAX_CAP)
+        .fillna(MINUTES_TO_MAX_CAP)
+        .where(estimate.notna())
+    )
 
     seconds = (steps["t"] - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
     kept = steps[(seconds % every_s) == 0]

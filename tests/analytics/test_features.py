@@ -101,3 +101,45 @@ def test_the_air_aware_features_at_t_use_no_reading_after_t():
     cut = T0 + pd.Timedelta(minutes=30)
     expected = features(full).loc[pd.IndexSlice[:, :cut], :]
     pd.testing.assert_frame_equal(features(full[full["ts"] <= cut]), expected)
+
+
+def test_each_logger_learns_its_share_of_the_air_from_a_swing_and_gives_back_the_cargo():
+    # At minute 21 the air jumps 20 °C and the loggers follow by 2 and 4 °C:
+    # shares of 0.1 and 0.2 of the air, over a cargo that stays at 5 °C.
+    row = row_at(features(failing_reefer_readings()), 30)
+    assert math.isclose(row["cargo_estimate_gap_to_max_c"], 3.0, abs_tol=0.05)
+    assert math.isclose(row["cargo_estimate_coldest_gap_to_max_c"], 3.0, abs_tol=0.05)
+    assert row["cargo_estimate_spread_c"] < 0.1
+
+
+def test_an_air_probe_spike_that_no_logger_follows_teaches_no_share():
+    spiked = failing_reefer_readings()
+    spike = (spiked["device"] == "t-reefer") & (spiked["ts"] == T0 + pd.Timedelta(minutes=31))
+    spiked.loc[spike, "temp_c"] = 60.0
+    expected = row_at(features(failing_reefer_readings()), 40)
+    row = row_at(features(spiked), 40)
+    assert row["cargo_estimate_gap_to_max_c"] == expected["cargo_estimate_gap_to_max_c"]
+
+
+def test_without_a_swing_the_share_is_the_prior():
+    # The air stands 20 °C above the cargo from the start: nothing to learn from,
+    # so each logger is read with the middle share, 0.175.
+    frame = failing_reefer_readings()
+    frame = frame[frame["ts"] > T0 + pd.Timedelta(minutes=20)]
+    row = row_at(features(frame), 30)
+    assert math.isclose(row["cargo_estimate_gap_to_max_c"], 8.0 - (8.0 - 0.175 * 25) / 0.825)
+
+
+def test_the_minutes_to_the_limit_follow_the_cargo_trend():
+    # Air and loggers agree and warm 3 °C per hour from 5 °C: at minute 40 the
+    # cargo is at 7 °C, 1 °C below its limit, which it reaches in 20 minutes.
+    frame = readings(minutes=40, slope_per_min=0.05, devices=("t-reefer", "t-logger", "t-logger-2"))
+    row = row_at(features(frame), 40)
+    assert math.isclose(row["cargo_estimate_slope_30m_c_per_h"], 3.0)
+    assert math.isclose(row["cargo_estimate_minutes_to_max"], 20.0)
+    assert (
+        row_at(features(readings(devices=("t-reefer", "t-logger"))), 40)[
+            "cargo_estimate_minutes_to_max"
+        ]
+        == 600.0
+    )
