@@ -37,6 +37,9 @@ def decision_flags(
     order; ``shipments`` names each row's shipment); before that the instant
     gets the flag it would have without the alarm. A failure that the air
     shows for a few minutes and the cargo never feels then raises nothing.
+    A breach-soon probability at or above ``thresholds["breach_soon_at_once"]``
+    (when set) raises its alarm at once: waiting out a call that sure only
+    costs warning time.
     """
     breach_prob, breach_soon_prob = np.asarray(breach_prob), np.asarray(breach_soon_prob)
     fault = np.asarray(sensor_fault_prob) >= thresholds["sensor_fault"]
@@ -50,6 +53,9 @@ def decision_flags(
         shipment = pd.Series(np.asarray(shipments))
         run = (alarm.ne(alarm.shift()) | shipment.ne(shipment.shift())).cumsum()
         held = alarm.groupby(run).cumsum().to_numpy() >= persistence
+        at_once = thresholds.get("breach_soon_at_once")
+        if at_once is not None:
+            held |= (breach_soon_prob >= at_once) & ~fault
         breach, soon = breach & held, soon & held
     flags = np.select(
         [breach, fault, soon], ["breach", "sensor_fault", "breach_soon"], default="ok"

@@ -45,12 +45,15 @@ class ScoringError(ValueError):
     """A booster or a feature frame does not follow the scoring contract."""
 
 
-def decision_thresholds(*, breach_params: dict, breach_soon_params: dict) -> dict[str, float]:
+def decision_thresholds(
+    *, breach_params: dict, breach_soon_params: dict
+) -> dict[str, float | None]:
     """The flag rule's thresholds from the registered versions' ``params["decision"]``.
 
     ``breach``, ``sensor_fault`` and ``persistence`` from the breach model's,
-    ``breach_soon`` from the breach-soon model's; ``DEFAULT_THRESHOLD`` for any
-    threshold that is absent, a persistence of 1 (no wait) if it is.
+    ``breach_soon`` and ``breach_soon_at_once`` from the breach-soon model's;
+    ``DEFAULT_THRESHOLD`` for any threshold that is absent, a persistence of 1
+    (no wait) if it is, and no at-once threshold if it is.
     """
     breach = breach_params.get("decision") or {}
     soon = breach_soon_params.get("decision") or {}
@@ -59,6 +62,7 @@ def decision_thresholds(*, breach_params: dict, breach_soon_params: dict) -> dic
         "sensor_fault": float(breach.get("sensor_fault", DEFAULT_THRESHOLD)),
         "breach_soon": float(soon.get("breach_soon", DEFAULT_THRESHOLD)),
         "persistence": float(breach.get("persistence", 1)),
+        "breach_soon_at_once": soon.get("breach_soon_at_once"),
     }
 
 

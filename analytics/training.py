@@ -52,6 +52,9 @@ ALARM_GRID = {
     "breach_soon": (0.5, 0.6, 0.7, 0.8, 0.9),
     "persistence": (2, 3, 4, 5),
 }
+# Then, with that rule, a breach-soon probability that raises its alarm at
+# once, without the persistence (None: never).
+AT_ONCE_GRID = (None, 0.99, 0.97, 0.95)
 ALARM_FOLDS = 4
 # What the rule must reach on those predictions before it may trade anything
 # for fewer false alarms: the issue's median lead time over breaches that can
@@ -357,20 +360,15 @@ def alarm_rule_choose(
     sensor_fault_threshold: float,
     horizon_s: float,
 ) -> tuple[dict[str, float], dict]:
-    """The breach and breach-soon thresholds and the persistence of ``ALARM_GRID``
-    whose flags on ``probabilities`` (held-out rows, by shipment and time) are
-    best against ``truth`` (``alarm_rule_pick``); with their event report.
+    """The breach and breach-soon thresholds and the persistence of ``ALARM_GRID``,
+    then the at-once threshold of ``AT_ONCE_GRID``, whose flags on
+    ``probabilities`` (held-out rows, by shipment and time) are best against
+    ``truth`` (``alarm_rule_pick``); with their event report.
     """
     shipments = probabilities.index.get_level_values("shipment").to_numpy()
     instants = probabilities.index.to_frame(index=False)
-    candidates = []
-    for breach, soon, persistence in itertools.product(*ALARM_GRID.values()):
-        rule = {
-            "breach": breach,
-            "sensor_fault": sensor_fault_threshold,
-            "breach_soon": soon,
-            "persistence": persistence,
-        }
+
+    def graded(rule: dict) -> tuple[dict, dict]:
         flags = decision_flags(
             breach_prob=probabilities["breach_prob"].to_numpy(),
             sensor_fault_prob=probabilities["sensor_fault_prob"].to_numpy(),
@@ -379,8 +377,24 @@ def alarm_rule_choose(
             shipments=shipments,
         )
         report = events_grade(instants.assign(flag=flags.to_numpy()), truth, horizon_s=horizon_s)
-        candidates.append((rule, report))
-    return alarm_rule_pick(candidates)
+        return rule, report
+
+    rule, _ = alarm_rule_pick(
+        [
+            graded(
+                {
+                    "breach": breach,
+                    "sensor_fault": sensor_fault_threshold,
+                    "breach_soon": soon,
+                    "persistence": persistence,
+                }
+            )
+            for breach, soon, persistence in itertools.product(*ALARM_GRID.values())
+        ]
+    )
+    return alarm_rule_pick(
+        [graded({**rule, "breach_soon_at_once": at_once}) for at_once in AT_ONCE_GRID]
+    )
 
 
 def models_train(
@@ -474,7 +488,11 @@ def models_train(
             "breach_soon": {
                 **soon_params,
                 "rounds": soon.num_boosted_rounds(),
-                "decision": {"breach_soon": decision["breach_soon"]},
+                "decision": {
+                    name: decision[name]
+                    for name in ("breach_soon", "breach_soon_at_once")
+                    if decision.get(name) is not None
+                },
             },
         },
         metrics={

@@ -78,20 +78,48 @@ def test_a_breach_alarm_waits_for_the_persistence_within_its_shipment():
     assert list(got) == [row[4] for row in rows]
 
 
+def test_a_sure_breach_soon_call_raises_its_alarm_at_once_despite_the_persistence():
+    thresholds = {
+        "breach": 0.5,
+        "sensor_fault": 0.5,
+        "breach_soon": 0.5,
+        "persistence": 3,
+        "breach_soon_at_once": 0.95,
+    }
+    # breach, sensor_fault, breach_soon -> flag, all of one shipment
+    rows = [
+        (0.0, 0.0, 0.9, "ok"),  # an ordinary call waits for the persistence
+        (0.0, 0.0, 0.0, "ok"),
+        (0.0, 0.0, 0.95, "breach_soon"),  # a sure one does not
+        (0.0, 0.9, 0.99, "sensor_fault"),  # a suspect probe still outranks it
+        (0.9, 0.0, 0.0, "ok"),  # a breach call still waits
+    ]
+    got = decision_flags(
+        breach_prob=np.array([row[0] for row in rows]),
+        sensor_fault_prob=np.array([row[1] for row in rows]),
+        breach_soon_prob=np.array([row[2] for row in rows]),
+        thresholds=thresholds,
+        shipments=np.array(["a"] * len(rows)),
+    )
+    assert list(got) == [row[3] for row in rows]
+
+
 def test_thresholds_come_from_the_versions_params_with_a_default_of_one_half():
     assert decision_thresholds(breach_params={}, breach_soon_params={}) == {
         **HALF,
         "persistence": 1.0,
+        "breach_soon_at_once": None,
     }
     thresholds = decision_thresholds(
         breach_params={"decision": {"breach": 0.3, "sensor_fault": 0.8, "persistence": 2}},
-        breach_soon_params={"decision": {"breach_soon": 0.2}},
+        breach_soon_params={"decision": {"breach_soon": 0.2, "breach_soon_at_once": 0.97}},
     )
     assert thresholds == {
         "breach": 0.3,
         "sensor_fault": 0.8,
         "breach_soon": 0.2,
         "persistence": 2.0,
+        "breach_soon_at_once": 0.97,
     }
 
 
