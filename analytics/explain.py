@@ -20,7 +20,7 @@ import pandas as pd
 import xgboost
 
 from analytics.decision import BREACH_CLASSES
-from analytics.features import CARGO_SLOPE_WINDOWS_MIN, FEATURES, WINDOWS_MIN
+from analytics.features import CARGO_SLOPE_WINDOWS_MIN, FEATURES, MINUTES_TO_MAX_CAP, WINDOWS_MIN
 from analytics.quorum import aligned_readings, quorum
 from analytics.scoring import BATCH_ROWS, check_booster, feature_matrix
 
@@ -137,6 +137,27 @@ PHRASES: dict[str, Callable[[float], str]] = {
     "air_heat_since_settled_c_h": lambda v: (
         f"air {abs(v):.1f} °C·h {'warmer' if v >= 0 else 'colder'} than the cargo since they agreed"
     ),
+    "cargo_estimate_gap_to_max_c": lambda v: (
+        f"cargo about {abs(v):.1f} °C {'below' if v >= 0 else 'above'} the upper limit "
+        "by the loggers, each with its share of the air taken out"
+    ),
+    "cargo_estimate_gap_to_min_c": lambda v: (
+        f"cargo about {abs(v):.1f} °C {'above' if v >= 0 else 'below'} the lower limit "
+        "by the loggers, each with its share of the air taken out"
+    ),
+    **{
+        f"cargo_estimate_slope_{w}m_c_per_h": _change("estimated cargo temperature", w)
+        for w in CARGO_SLOPE_WINDOWS_MIN
+    },
+    "cargo_estimate_spread_c": lambda v: f"loggers' cargo estimates {v:.1f} °C apart",
+    "cargo_estimate_coldest_gap_to_max_c": lambda v: (
+        f"coldest cargo estimate {abs(v):.1f} °C {'below' if v >= 0 else 'above'} the upper limit"
+    ),
+    "cargo_estimate_minutes_to_max": lambda v: (
+        "cargo not warming towards its upper limit"
+        if v >= MINUTES_TO_MAX_CAP
+        else f"cargo at its upper limit in about {v:.0f} min at its present warming"
+    ),
 }
 MISSING: dict[str, str] = {
     **{
@@ -184,6 +205,15 @@ MISSING: dict[str, str] = {
     "settled_cargo_gap_to_max_c": "air and cargo have not agreed yet",
     "since_settled_min": "air and cargo have not agreed yet",
     "air_heat_since_settled_c_h": "air and cargo have not agreed yet",
+    "cargo_estimate_gap_to_max_c": "no logger or reefer air reading",
+    "cargo_estimate_gap_to_min_c": "no logger or reefer air reading",
+    **{
+        f"cargo_estimate_slope_{w}m_c_per_h": f"no estimated cargo trend over {w} min"
+        for w in CARGO_SLOPE_WINDOWS_MIN
+    },
+    "cargo_estimate_spread_c": "no logger or reefer air reading",
+    "cargo_estimate_coldest_gap_to_max_c": "no logger or reefer air reading",
+    "cargo_estimate_minutes_to_max": "no logger or reefer air reading",
 }
 
 

@@ -154,6 +154,7 @@ def test_the_registered_boosters_are_loaded_to_predict_on_one_thread():
         "sensor_fault": 0.5,
         "breach_soon": 0.25,
         "persistence": 1.0,
+        "breach_soon_at_once": None,
     }
     for booster in (models.breach_model, models.breach_soon_model):
         config = json.loads(booster.save_config())
