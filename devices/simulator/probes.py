@@ -165,6 +165,7 @@ class DeviceSim:
                 if applied:
                     return []
                 dropped = True
+                # The run returned here: nothing after may draw from its stream.
                 rng = self.dropout_rng
             elif kind == "probe_drift":
                 if applied:
