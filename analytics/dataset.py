@@ -18,6 +18,13 @@ to the random schedule alone, nearly every breach is a warm load at a trip's
 first minute, which no detector can foresee and a carrier needs no warning for.
 
 The same arguments give the same bytes.
+
+The **twin** of a data set (``probe_faults_applied=False``) simulates the
+same fleet with its probe faults scheduled and labelled but not applied
+(``devices.simulator.offline``): ``labels.csv`` and ``sensor_faults.csv``
+are the same bytes, ``readings.csv`` differs only where a probe fault acts.
+A detector's alarm that rings on a data set but not on its twin was raised
+by the probe fault (``analytics.evaluation``).
 """
 
 from __future__ import annotations
@@ -147,13 +154,15 @@ def dataset_build(
     start: datetime = DEFAULT_START,
     jobs: int = 1,
     mid_trip: tuple[MidTripFault, ...] = MID_TRIP_FAULTS,
+    probe_faults_applied: bool = True,
 ) -> dict:
     """Simulate ``trucks`` for about ``days`` and write the labelled data set; return its manifest.
 
     ``fault_rate`` is random faults per truck-day; ``loggers`` independent
     loggers per truck besides the reefer controller (2 gives the quorum a
     majority of 3); trips last ``trip_hours`` (range), as many as fill ``days``;
-    ``mid_trip`` adds equipment failures (see ``mid_trip_faults``).
+    ``mid_trip`` adds equipment failures (see ``mid_trip_faults``);
+    ``probe_faults_applied`` false builds the twin.
     """
     out_dir = Path(out_dir)
     raw = out_dir / "raw"
@@ -165,6 +174,7 @@ def dataset_build(
         trip_hours=trip_hours,
         fault_rate_per_day=fault_rate,
         faults=mid_trip_faults(trucks=trucks, days=days, seed=seed, mix=mid_trip),
+        probe_faults_applied=probe_faults_applied,
     )
     trips = max(1, math.ceil(days * 24.0 / (sum(trip_hours) / 2.0)))
     simulator = generate(config, raw, trips=trips, jobs=jobs)
@@ -182,19 +192,23 @@ def dataset_build(
     files = {"readings.csv": readings, "labels.csv": breach, "sensor_faults.csv": sensor}
     for name, frame in files.items():
         _write(frame, out_dir / name)
+    settings = {
+        "trucks": trucks,
+        "days": days,
+        "seed": seed,
+        "fault_rate": fault_rate,
+        "loggers": loggers,
+        "trip_hours": list(trip_hours),
+        "trips_per_truck": trips,
+        "start": start.isoformat(),
+        "mid_trip_faults": [asdict(fault) for fault in mid_trip],
+    }
+    if not probe_faults_applied:
+        # Only a twin says so: ordinary data sets keep the bytes they had before twins.
+        settings["probe_faults_applied"] = False
     manifest = {
         "format": FORMAT,
-        "config": {
-            "trucks": trucks,
-            "days": days,
-            "seed": seed,
-            "fault_rate": fault_rate,
-            "loggers": loggers,
-            "trip_hours": list(trip_hours),
-            "trips_per_truck": trips,
-            "start": start.isoformat(),
-            "mid_trip_faults": [asdict(fault) for fault in mid_trip],
-        },
+        "config": settings,
         "labels": asdict(labels),
         "simulator": simulator,
         "files": {
@@ -205,3 +219,27 @@ def dataset_build(
     text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
     (out_dir / "manifest.json").write_text(text)
     return json.loads(text)
+
+
+def twin_arguments(manifest: dict) -> dict | None:
+    """``dataset_build``'s arguments, but ``out_dir`` and ``jobs``, for the twin of the data set
+    whose manifest this is; None if no simulator of this format made it (nothing to rebuild from).
+    """
+    config = manifest.get("config", {})
+    if manifest.get("format") != FORMAT or "simulator" not in manifest:
+        return None
+    return {
+        "trucks": config["trucks"],
+        "days": config["days"],
+        "seed": config["seed"],
+        "fault_rate": config["fault_rate"],
+        "loggers": config["loggers"],
+        "trip_hours": tuple(config["trip_hours"]),
+        "labels": LabelConfig(**manifest["labels"]),
+        "start": datetime.fromisoformat(config["start"]),
+        "mid_trip": tuple(
+            MidTripFault(fault["kind"], fault["per_truck_day"], tuple(fault["duration_h"]))
+            for fault in config["mid_trip_faults"]
+        ),
+        "probe_faults_applied": False,
+    }

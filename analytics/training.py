@@ -24,7 +24,7 @@ import pandas as pd
 import xgboost
 
 from analytics.dataset import FORMAT as DATASET_FORMAT
-from analytics.dataset import dataset_build
+from analytics.dataset import dataset_build, twin_arguments
 from analytics.decision import BREACH, BREACH_CLASSES, NORMAL, SENSOR_FAULT, decision_flags
 from analytics.evaluation import EventTruth, event_truth, events_grade, model_flags
 from analytics.features import FEATURES, features
@@ -132,10 +132,12 @@ class DatasetSpec:
     days: float
     seed: int
     fault_rate: float
+    twin: bool = False  # probe faults labelled but not applied (``analytics.dataset``)
 
     @property
     def name(self) -> str:
-        return f"t{self.trucks}-d{self.days:g}-s{self.seed}-f{self.fault_rate:g}"
+        name = f"t{self.trucks}-d{self.days:g}-s{self.seed}-f{self.fault_rate:g}"
+        return f"{name}-twin" if self.twin else name
 
 
 # The default model of a fresh clone: 480 trips with 177 breaches (84 of them
@@ -155,15 +157,9 @@ def dataset_ensure(spec: DatasetSpec, root: Path, *, jobs: int = 1) -> Dataset:
     build it (the same bytes whatever their number).
     """
     out_dir = Path(root) / spec.name
-    if (out_dir / "manifest.json").exists():
-        try:
-            dataset = dataset_load(out_dir)
-        except DatasetError:
-            pass  # a partial or altered set: build it again, the files are derived
-        else:
-            # A set of an older format was simulated differently under the same name.
-            if dataset.manifest.get("format") == DATASET_FORMAT:
-                return dataset
+    dataset = _dataset_reuse(out_dir)
+    if dataset is not None:
+        return dataset
     dataset_build(
         out_dir=out_dir,
         trucks=spec.trucks,
@@ -171,8 +167,59 @@ def dataset_ensure(spec: DatasetSpec, root: Path, *, jobs: int = 1) -> Dataset:
         seed=spec.seed,
         fault_rate=spec.fault_rate,
         jobs=jobs,
+        probe_faults_applied=not spec.twin,
     )
     return dataset_load(out_dir)
+
+
+def _dataset_reuse(out_dir: Path) -> Dataset | None:
+    """The data set in ``out_dir`` if its files match its manifest and its format is current."""
+    if not (out_dir / "manifest.json").exists():
+        return None
+    try:
+        dataset = dataset_load(out_dir)
+    except DatasetError:
+        return None  # a partial or altered set: build it again, the files are derived
+    # A set of an older format was simulated differently under the same name.
+    return dataset if dataset.manifest.get("format") == DATASET_FORMAT else None
+
+
+def dataset_twin_ensure(dataset: Dataset, data_dir: Path, *, jobs: int = 1) -> Dataset | None:
+    """The twin of ``dataset`` (read from ``data_dir``), in ``<data_dir>-twin``: reused if it
+    checks out against ``dataset``, else built from the manifest's configuration.
+
+    None if the manifest has no simulator configuration to rebuild the fleet
+    from; ``DatasetError`` if what was built is not the twin (``twin_differs``).
+    """
+    arguments = twin_arguments(dataset.manifest)
+    if arguments is None:
+        return None
+    data_dir = Path(data_dir)
+    twin_dir = data_dir.with_name(f"{data_dir.name}-twin")
+    twin = _dataset_reuse(twin_dir)
+    # A twin on disk may be that of an earlier data set in ``data_dir``.
+    if twin is None or twin_differs(dataset, twin):
+        dataset_build(out_dir=twin_dir, jobs=jobs, **arguments)
+        twin = dataset_load(twin_dir)
+        reason = twin_differs(dataset, twin)
+        if reason:
+            raise DatasetError(f"{twin_dir}: {reason}")
+    return twin
+
+
+def twin_differs(dataset: Dataset, twin: Dataset) -> str | None:
+    """Why ``twin`` is not the twin of ``dataset`` (its probe faults not applied, exactly
+    ``dataset``'s labels and faults), or None if it is.
+
+    Grading on a twin of other trips, or of a simulator since changed, would
+    credit the probe faults with alarms they did not raise.
+    """
+    if twin.manifest["config"].get("probe_faults_applied", True):
+        return "its manifest does not say its probe faults were not applied"
+    for name in ("labels.csv", "sensor_faults.csv"):
+        if twin.manifest["files"][name]["sha256"] != dataset.manifest["files"][name]["sha256"]:
+            return f"its {name} is not the data set's: not its twin"
+    return None
 
 
 def training_frame(

@@ -47,6 +47,10 @@ class FleetConfig:
     faults: tuple[FaultSpec, ...] = ()
     fault_rate_per_day: float = 0.0
     fault_kinds: tuple[str, ...] = ALL_FAULTS
+    # False: the twin of the run. Probe faults (spike, stuck, drift, dropout)
+    # are scheduled and labelled as ever but leave the readings as they would
+    # have been; everything else is the same, reading for reading.
+    probe_faults_applied: bool = True
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,7 @@ class Fleet:
                         truck=truck,
                         seed=config.seed,
                         last_seq=last_seqs.get(device, 0),
+                        probe_faults_applied=config.probe_faults_applied,
                     )
                 )
             self.units.append(TruckUnit(truck, sim, devices))

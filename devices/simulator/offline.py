@@ -16,6 +16,13 @@ Files (one row per device per reporting instant, joined on ``truck`` + ``t``):
 * ``trips.csv``     one row per trip: product, load, route, stops, weather.
 * ``devices.csv``   device ids, kinds and (with ``sign``) public keys.
 * ``manifest.json`` the configuration, row counts and SHA-256 of each file.
+
+The **twin** of a run (``FleetConfig.probe_faults_applied`` false) is the
+same fleet with its probe faults scheduled and labelled but not applied:
+``truth.csv``, ``faults.csv``, ``trips.csv`` and ``devices.csv`` are the
+same bytes, and so is every reading no probe fault touches; a reading under
+a spike, a stuck or drifting probe is what the device would have sent
+without it, and a dropout sends its readings after all.
 """
 
 from __future__ import annotations
@@ -256,6 +263,10 @@ def generate(
 
     settings = asdict(config)
     settings["start"] = timestamp(config.start)
+    if config.probe_faults_applied:
+        # Only a twin says so: the manifests of ordinary runs keep the bytes
+        # they had before twins existed.
+        del settings["probe_faults_applied"]
     manifest = {
         "format": FORMAT,
         "config": settings,

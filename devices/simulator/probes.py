@@ -89,13 +89,28 @@ class Emitted:
 class DeviceSim:
     """One device: its own noise, calibration, clock, sequence and faults."""
 
-    def __init__(self, *, device: str, kind: str, truck: str, seed: int, last_seq: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        device: str,
+        kind: str,
+        truck: str,
+        seed: int,
+        last_seq: int = 0,
+        probe_faults_applied: bool = True,
+    ) -> None:
+        """``probe_faults_applied`` false makes the twin of this device (``emit``)."""
         self.device = device
         self.kind = kind
         self.truck = truck
         self.seq = last_seq
         self.faults: list[Fault] = []
+        self.probe_faults_applied = probe_faults_applied
         self.rng = random.Random(f"noise:{seed}:{device}")
+        # The twin's readings at dropout instants draw their noise here: the
+        # device's own stream must stay in step with the run in which they
+        # were never sent.
+        self.dropout_rng = random.Random(f"dropout-twin:{seed}:{device}")
         rng = random.Random(f"calibration:{seed}:{device}")
         # A calibrated probe is within +-0.2 C; loggers are the better instruments.
         self.bias = rng.gauss(0.0, 0.08 if kind == INDEPENDENT_LOGGER else 0.12)
@@ -118,7 +133,16 @@ class DeviceSim:
         self._stuck = {k: v for k, v in self._stuck.items() if k in live}
 
     def emit(self, truth: Truth, ts: str, interval_s: float) -> list[Emitted]:
-        """Messages this device sends at ``truth.t`` (none during a dropout)."""
+        """Messages this device sends at ``truth.t`` (none during a dropout).
+
+        Without ``probe_faults_applied`` (the twin), probe faults are labelled
+        but leave the reading as it would have been: each one still makes its
+        random draws, so every reading no probe fault touches is the same as
+        in the run with them. A dropout instant then sends the genuine reading
+        alone, with the sequence number the next reading will also carry
+        (numbers run on without a gap, as in the run), no injected message,
+        and the noise the run never drew from ``dropout_rng``.
+        """
         t = truth.t
         rng = self.rng
         if self.kind == INDEPENDENT_LOGGER:
@@ -133,18 +157,27 @@ class DeviceSim:
         temp = measured + self.bias + rng.gauss(0.0, self.noise)
 
         active = [f for f in self.faults if f.start <= t < f.end] if self.faults else ()
-        forged = replay = False
+        applied = self.probe_faults_applied
+        forged = replay = dropped = False
         for fault in active:
             kind = fault.kind
             if kind == "dropout":
-                return []
-            if kind == "probe_drift":
-                temp += (fault.magnitude or 0.0) * (t - fault.start) / 3600.0
+                if applied:
+                    return []
+                dropped = True
+                # The run returned here: nothing after may draw from its stream.
+                rng = self.dropout_rng
+            elif kind == "probe_drift":
+                if applied:
+                    temp += (fault.magnitude or 0.0) * (t - fault.start) / 3600.0
             elif kind == "stuck_probe":
-                temp = self._stuck.setdefault(fault.fault_id, round(temp, 2))
+                if applied:
+                    temp = self._stuck.setdefault(fault.fault_id, round(temp, 2))
             elif kind == "probe_spike":
                 sign = 1.0 if rng.random() < 0.5 else -1.0
-                temp += sign * (fault.magnitude or 0.0) * rng.uniform(0.6, 1.0)
+                spike = sign * (fault.magnitude or 0.0) * rng.uniform(0.6, 1.0)
+                if applied:
+                    temp += spike
             elif kind == "clock_skew":
                 ts = timestamp(t + (fault.magnitude or 0.0))
             elif kind == "forged_signature":
@@ -152,11 +185,10 @@ class DeviceSim:
             elif kind == "replayed_message":
                 replay = True
 
-        self.seq += 1
         payload: dict = {
             "v": WIRE_VERSION,
             "device": self.device,
-            "seq": self.seq,
+            "seq": self.seq + 1,
             "ts": ts,
             "temp_c": _num(_clamp(temp, -99.0, 99.0)),
         }
@@ -183,12 +215,15 @@ class DeviceSim:
             device=self.device,
             kind=self.kind,
             truck=self.truck,
-            seq=self.seq,
+            seq=self.seq + 1,
             t=t,
             ts=ts,
             payload=payload,
             faults=labels,
         )
+        if dropped:
+            return [genuine]
+        self.seq += 1
         out = [genuine]
         if forged:
             # Someone without the device's key sends a reassuring reading in

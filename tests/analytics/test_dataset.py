@@ -2,9 +2,17 @@
 
 import hashlib
 import json
+from dataclasses import replace
 
-from analytics.dataset import MID_TRIP_FAULTS, dataset_build, mid_trip_faults
+from analytics import training
+from analytics.dataset import MID_TRIP_FAULTS, dataset_build, mid_trip_faults, twin_arguments
 from analytics.readings import readings_frame
+from analytics.training import (
+    DatasetSpec,
+    dataset_ensure,
+    dataset_twin_ensure,
+    twin_differs,
+)
 
 FILES = ("readings.csv", "labels.csv", "sensor_faults.csv", "manifest.json")
 
@@ -59,3 +67,48 @@ def test_the_manifest_records_the_mid_trip_faults_and_the_simulator_applies_them
     # A failure drawn after the last trip has ended never takes effect.
     assert applied
     assert set(applied) <= set(expected)
+
+
+def test_the_twin_has_the_same_labels_other_readings_and_rebuilds_from_the_manifest(tmp_path):
+    manifest = build(tmp_path / "a")
+    twin = dataset_build(
+        out_dir=tmp_path / "twin",
+        trucks=2,
+        days=1,
+        seed=5,
+        fault_rate=4.0,
+        probe_faults_applied=False,
+    )
+    for name in ("labels.csv", "sensor_faults.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "twin" / name).read_bytes()
+    assert (tmp_path / "a" / "readings.csv").read_bytes() != (
+        tmp_path / "twin" / "readings.csv"
+    ).read_bytes()
+    # Dropouts withhold readings in the data set, not in its twin.
+    assert twin["files"]["readings.csv"]["rows"] >= manifest["files"]["readings.csv"]["rows"]
+    assert "probe_faults_applied" not in manifest["config"]
+    assert twin["config"]["probe_faults_applied"] is False
+
+    dataset_build(out_dir=tmp_path / "rebuilt", jobs=1, **twin_arguments(manifest))
+    for name in FILES:
+        assert (tmp_path / "twin" / name).read_bytes() == (
+            tmp_path / "rebuilt" / name
+        ).read_bytes(), name
+    assert twin_arguments({**manifest, "format": "coldchain-analytics-dataset/1"}) is None
+    assert twin_arguments({key: manifest[key] for key in manifest if key != "simulator"}) is None
+
+
+def test_the_twin_is_built_next_to_its_data_set_once_and_checked_against_it(tmp_path, monkeypatch):
+    spec = DatasetSpec(trucks=2, days=1, seed=5, fault_rate=4.0)
+    dataset = dataset_ensure(spec, tmp_path)
+    by_spec = dataset_ensure(replace(spec, twin=True), tmp_path)
+    assert (tmp_path / f"{spec.name}-twin" / "manifest.json").exists()
+    twin = dataset_twin_ensure(dataset, tmp_path / spec.name)
+    assert twin.sha256 == by_spec.sha256
+
+    monkeypatch.setattr(training, "dataset_build", None)  # reused: nothing is built again
+    assert dataset_twin_ensure(dataset, tmp_path / spec.name).sha256 == twin.sha256
+    assert twin_differs(dataset, twin) is None
+    assert "not applied" in twin_differs(dataset, dataset)
+    other = build(tmp_path / "other", seed=6)
+    assert "not its twin" in twin_differs(replace(dataset, manifest=other), twin)

@@ -1,8 +1,10 @@
 """The event report on a hand-made timeline with known figures."""
 
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from analytics.evaluation import event_report
+from analytics.evaluation import event_report, event_truth, events_grade
 
 T0 = pd.Timestamp("2026-01-05T00:00:00Z")
 HOURS = 10
@@ -78,3 +80,71 @@ def test_breaches_at_loading_are_reported_apart_from_mid_trip_breaches():
     assert report["mid_trip_breach_events"] == 1
     assert report["mid_trip_breach_recall"] == 1.0
     assert report["mid_trip_lead_time_median_min"] == 25.0
+
+
+def fault_timeline():
+    """Shipment a/0, 10 h without a breach, probe faults at 250-270 and 400-420 min."""
+    minutes = pd.RangeIndex(HOURS * 60)
+    t = T0 + pd.to_timedelta(minutes, unit="min")
+    labels = pd.DataFrame({"shipment": "a/0", "t": t, "breach": False})
+    faulty = ((minutes >= 250) & (minutes < 270)) | ((minutes >= 400) & (minutes < 420))
+    sensor = pd.DataFrame({"shipment": "a/0", "device": "x", "t": t, "sensor_fault": faulty})
+    return labels, sensor
+
+
+def flags_at(alarms, shipment="a/0"):
+    """A flag every 5 minutes of the timeline: ``alarms`` maps minutes to flags, else ok."""
+    minutes = range(0, HOURS * 60, 5)
+    return pd.DataFrame(
+        {
+            "shipment": shipment,
+            "t": [T0 + pd.Timedelta(minutes=m) for m in minutes],
+            "flag": [alarms.get(m, "ok") for m in minutes],
+        }
+    )
+
+
+def test_a_fault_caused_the_alarm_only_if_the_twin_does_not_ring_within_the_linger():
+    labels, sensor = fault_timeline()
+    # A false alarm during each probe fault.
+    flags = flags_at({255: "breach", 405: "breach_soon"})
+    twin = pd.concat(
+        [
+            # Without the faults: an alarm 35 min after the first (too far to be
+            # the same one) and 30 min after the second (the same, give or take).
+            flags_at({290: "breach", 435: "breach_soon"}),
+            # Another shipment's alarm at the very instant is not this one's.
+            flags_at({255: "breach"}, shipment="b/0"),
+        ]
+    )
+
+    report = event_report(flags, labels, sensor, twin_flags=twin, linger_s=1800)
+    without_twin = event_report(flags, labels, sensor, linger_s=1800)
+
+    assert report["sensor_fault_events"] == 2
+    assert report["sensor_fault_events_with_breach_alarm_share"] == 1.0
+    # The second alarm rings on the twin too: the equipment, not the probe, raised it.
+    assert report["sensor_fault_events_causing_breach_alarm_share"] == 0.5
+    assert without_twin["sensor_fault_events_causing_breach_alarm_share"] is None
+    assert without_twin["sensor_fault_events_with_breach_alarm_share"] == 1.0
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(range(0, HOURS * 60, 5)),
+        st.sampled_from(["breach", "breach_soon", "sensor_fault", "ok"]),
+    )
+)
+def test_a_twin_that_never_rings_leaves_every_alarm_to_the_faults_and_an_identical_one_none(
+    alarms,
+):
+    truth = event_truth(*fault_timeline())
+    flags = flags_at(alarms)
+
+    alone = events_grade(flags, truth, twin_flags=flags_at({}))
+    same = events_grade(flags, truth, twin_flags=flags)
+
+    co_occurrence = alone["sensor_fault_events_with_breach_alarm_share"]
+    assert alone["sensor_fault_events_causing_breach_alarm_share"] == co_occurrence
+    assert same["sensor_fault_events_causing_breach_alarm_share"] == 0.0

@@ -217,6 +217,13 @@ class Command(BaseCommand):
             "--sign", action="store_true", help="Add each message's JWS (keys derived from --seed)"
         )
         offline.add_argument(
+            "--twin",
+            action="store_true",
+            help="Schedule and label probe faults (spike, stuck, drift, dropout) but do not "
+            "apply them: the counterfactual twin of the same run, identical wherever no probe "
+            "fault acts",
+        )
+        offline.add_argument(
             "--jobs",
             type=_positive_int,
             default=os.cpu_count() or 1,
@@ -301,6 +308,9 @@ class Command(BaseCommand):
             ]
             if given:
                 raise CommandError(f"{', '.join(given)} only apply to online mode, not --offline")
+        elif options["twin"]:
+            # Its dropout readings reuse sequence numbers: analysis only, never for ingest.
+            raise CommandError("--twin only applies to --offline")
         try:
             specs = tuple(parse_fault_spec(text) for text in options["fault"])
         except FaultSpecError as error:
@@ -332,6 +342,7 @@ class Command(BaseCommand):
             faults=specs,
             fault_rate_per_day=options["fault_rate"],
             fault_kinds=_names(options["fault_kinds"], ALL_FAULTS, "--fault-kinds"),
+            probe_faults_applied=not options["twin"],
         )
         try:
             # No trucks built, but device ids and fault targets are checked.
