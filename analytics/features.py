@@ -59,6 +59,7 @@ FEATURES = (
     "cargo_estimate_spread_c",
     "cargo_estimate_coldest_gap_to_max_c",
     "cargo_estimate_minutes_to_max",
+    "n_stuck_probes",
 )
 # The reefer controller's probe measures return air (device ids ending in
 # AIR_SUFFIX); every other device is an independent logger in the cargo.
@@ -79,6 +80,13 @@ AIR_SHARE_BOUNDS = (0.05, 0.4)
 TRANSIENT_STEPS = 3
 TRANSIENT_AIR_C = 3.0
 TRANSIENT_LOGGER_C = 0.15
+# A probe is stuck when its reading has not changed at all over this many
+# grid steps while the air moved by STUCK_AIR_C or more (for a logger), or a
+# logger by STUCK_LOGGERS_C or more (for the air probe: loggers follow the
+# air by a share of its swing).
+STUCK_STEPS = 10
+STUCK_AIR_C = 1.0
+STUCK_LOGGERS_C = 0.3
 # Beyond this many minutes (or when the cargo is not warming), the limit is "far".
 MINUTES_TO_MAX_CAP = 600.0
 # Feature rows, and so decisions, every 5 minutes on the clock (:00, :05, ...).
@@ -185,26 +193,26 @@ def _cargo_estimate(aligned: pd.DataFrame) -> pd.DataFrame:
     air the cargo stays put, so the logger's change over the air's change is
     its share. Each logger's share is the least-squares fit of those changes
     seen so far in the trip, pulled towards the prior while there are few;
-    its cargo estimate is ``(logger - share * air) / (1 - share)``. Columns
-    ``cargo_estimate_c`` (mean of the loggers' estimates) and
-    ``cargo_estimate_spread_c`` (how far they disagree), by (shipment, t).
+    its cargo estimate is ``(logger - share * air) / (1 - share)``. A stuck
+    probe (``_stuck``) gives no estimate: a stuck logger would hold the cargo
+    where it was, a stuck air probe would take out air that is not there.
+    Columns ``cargo_estimate_c`` (mean of the loggers' estimates),
+    ``cargo_estimate_spread_c`` (how far they disagree),
+    ``cargo_estimate_coldest_c``, ``n_stuck_probes``, by (shipment, t).
     """
     is_air = aligned["device"].str.endswith(AIR_SUFFIX)
-    air = aligned.loc[is_air].groupby(["shipment", "t"])["temp_c"].max().rename("air_c")
+    air_probe = aligned.loc[is_air].groupby(["shipment", "t"])["temp_c"].max().rename("air_c")
     loggers = aligned.loc[~is_air, ["shipment", "device", "t", "temp_c"]].join(
-        air, on=["shipment", "t"]
+        air_probe, on=["shipment", "t"]
     )
     loggers = loggers.sort_values(["shipment", "device", "t"], kind="stable")
     probe = [loggers["shipment"], loggers["device"]]
+    instant = [loggers["shipment"], loggers["t"]]
     air_change = loggers["air_c"] - loggers["air_c"].groupby(probe).shift(TRANSIENT_STEPS)
     logger_change = loggers["temp_c"] - loggers["temp_c"].groupby(probe).shift(TRANSIENT_STEPS)
     # Every logger of the shipment must follow the swing: the least of their
     # changes in the air's direction.
-    followed = (
-        (logger_change * np.sign(air_change))
-        .groupby([loggers["shipment"], loggers["t"]])
-        .transform("min")
-    )
+    followed = (logger_change * np.sign(air_change)).groupby(instant).transform("min")
     swing = (air_change.abs() >= TRANSIENT_AIR_C) & (followed >= TRANSIENT_LOGGER_C)
     covariance = (logger_change * air_change).where(swing, 0.0).groupby(probe).cumsum()
     variance = (air_change**2).where(swing, 0.0).groupby(probe).cumsum()
@@ -212,15 +220,54 @@ def _cargo_estimate(aligned: pd.DataFrame) -> pd.DataFrame:
         (covariance + AIR_SHARE_PRIOR_WEIGHT_C2 * AIR_SHARE_PRIOR)
         / (variance + AIR_SHARE_PRIOR_WEIGHT_C2)
     ).clip(*AIR_SHARE_BOUNDS)
+
+    logger_stuck = _stuck(
+        loggers["temp_c"],
+        probe,
+        others_moved=_moved(loggers["air_c"], probe),
+        moved_c=STUCK_AIR_C,
+    )
+    air_stuck = _stuck(
+        loggers["air_c"],
+        probe,
+        others_moved=_moved(loggers["temp_c"], probe).groupby(instant).transform("max"),
+        moved_c=STUCK_LOGGERS_C,
+    )
     estimate = (loggers["temp_c"] - share * loggers["air_c"]) / (1.0 - share)
-    per_instant = estimate.groupby([loggers["shipment"], loggers["t"]])
+    estimate = estimate.where(~logger_stuck & ~air_stuck)
+    per_instant = estimate.groupby(instant)
+    stuck_probes = logger_stuck.astype("float64").groupby(instant).sum()
     return pd.DataFrame(
         {
             "cargo_estimate_c": per_instant.mean(),
             "cargo_estimate_spread_c": per_instant.max() - per_instant.min(),
             "cargo_estimate_coldest_c": per_instant.min(),
+            "n_stuck_probes": stuck_probes + air_stuck.groupby(instant).max().astype("float64"),
         }
     )
+
+
+def _moved(values: pd.Series, groups: list[pd.Series]) -> pd.Series:
+    """How far each group's values ranged over the last ``STUCK_STEPS`` grid steps."""
+    window = values.groupby(groups).rolling(STUCK_STEPS + 1, min_periods=1)
+    moved = window.max() - window.min()
+    return moved.reset_index(level=list(range(len(groups))), drop=True).reindex(values.index)
+
+
+def _stuck(
+    values: pd.Series, groups: list[pd.Series], *, others_moved: pd.Series, moved_c: float
+) -> pd.Series:
+    """Readings unchanged for ``STUCK_STEPS`` grid steps while the other probes moved
+    (``others_moved``, from ``_moved``) by ``moved_c`` or more.
+
+    A live probe follows the swings of the others (a logger its share of the
+    air's, the air the loggers' cause) and carries noise in its last digit;
+    one that does neither is not measuring.
+    """
+    changed = values.ne(values.groupby(groups).shift())
+    value_run = changed.groupby(groups).cumsum()
+    unchanged_for = values.groupby([*groups, value_run]).cumcount()
+    return (unchanged_for >= STUCK_STEPS) & (others_moved >= moved_c)
 
 
 def _settled(steps: pd.DataFrame, step_s: int, tolerance_c: float) -> pd.DataFrame:
