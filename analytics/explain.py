@@ -158,6 +158,7 @@ PHRASES: dict[str, Callable[[float], str]] = {
         if v >= MINUTES_TO_MAX_CAP
         else f"cargo at its upper limit in about {v:.0f} min at its present warming"
     ),
+    "n_stuck_probes": _count("probe stuck on one value", "probes stuck on one value"),
 }
 MISSING: dict[str, str] = {
     **{
@@ -214,6 +215,7 @@ MISSING: dict[str, str] = {
     "cargo_estimate_spread_c": "no logger or reefer air reading",
     "cargo_estimate_coldest_gap_to_max_c": "no logger or reefer air reading",
     "cargo_estimate_minutes_to_max": "no logger or reefer air reading",
+    "n_stuck_probes": "no logger or reefer air reading",
 }
 
 

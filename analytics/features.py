@@ -70,8 +70,9 @@ LOGGER_AIR_SHARE = 0.1
 # Each logger's own share of the air is learnt from the air's fast swings
 # (a door opening, a reefer stopping or starting), over which the cargo
 # barely moves: a swing of at least TRANSIENT_AIR_C within TRANSIENT_STEPS
-# grid steps that every logger follows by at least TRANSIENT_LOGGER_C (a
-# spike or a stuck air probe moves no logger, so it teaches nothing). Until
+# grid steps that the logger follows by at least TRANSIENT_LOGGER_C (an air
+# probe's spike moves no logger, and a stuck logger follows nothing, so
+# neither teaches anything). Until
 # the trip has seen such swings the share stays near the prior, in the middle
 # of the range a logger's place gives, and within the bounds.
 AIR_SHARE_PRIOR = 0.175
@@ -210,10 +211,8 @@ def _cargo_estimate(aligned: pd.DataFrame) -> pd.DataFrame:
     instant = [loggers["shipment"], loggers["t"]]
     air_change = loggers["air_c"] - loggers["air_c"].groupby(probe).shift(TRANSIENT_STEPS)
     logger_change = loggers["temp_c"] - loggers["temp_c"].groupby(probe).shift(TRANSIENT_STEPS)
-    # Every logger of the shipment must follow the swing: the least of their
-    # changes in the air's direction.
-    followed = (logger_change * np.sign(air_change)).groupby(instant).transform("min")
-    swing = (air_change.abs() >= TRANSIENT_AIR_C) & (followed >= TRANSIENT_LOGGER_C)
+    followed = logger_change * np.sign(air_change) >= TRANSIENT_LOGGER_C
+    swing = (air_change.abs() >= TRANSIENT_AIR_C) & followed
     covariance = (logger_change * air_change).where(swing, 0.0).groupby(probe).cumsum()
     variance = (air_change**2).where(swing, 0.0).groupby(probe).cumsum()
     share = (

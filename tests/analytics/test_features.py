@@ -112,11 +112,16 @@ def test_each_logger_learns_its_share_of_the_air_from_a_swing_and_gives_back_the
     assert row["cargo_estimate_spread_c"] < 0.1
 
 
+def with_noise(frame):
+    """Readings alternating by 0.01 °C, as a live probe's last digit does."""
+    return frame.assign(temp_c=frame["temp_c"] + 0.01 * (frame.index % 2))
+
+
 def test_an_air_probe_spike_that_no_logger_follows_teaches_no_share():
-    spiked = failing_reefer_readings()
+    spiked = with_noise(failing_reefer_readings())
     spike = (spiked["device"] == "t-reefer") & (spiked["ts"] == T0 + pd.Timedelta(minutes=31))
     spiked.loc[spike, "temp_c"] = 60.0
-    expected = row_at(features(failing_reefer_readings()), 40)
+    expected = row_at(features(with_noise(failing_reefer_readings())), 40)
     row = row_at(features(spiked), 40)
     assert row["cargo_estimate_gap_to_max_c"] == expected["cargo_estimate_gap_to_max_c"]
 
@@ -143,3 +148,30 @@ def test_the_minutes_to_the_limit_follow_the_cargo_trend():
         ]
         == 600.0
     )
+
+
+def test_a_logger_that_holds_one_value_while_the_air_swings_gives_no_cargo_estimate():
+    # t-logger-2 stops at 5 °C from minute 15: it misses the air's swing at
+    # minute 21, and ten minutes on it is taken for stuck.
+    frame = with_noise(failing_reefer_readings())
+    stuck = (frame["device"] == "t-logger-2") & (frame["ts"] > T0 + pd.Timedelta(minutes=15))
+    frame.loc[stuck, "temp_c"] = 5.0
+    row = row_at(features(frame), 30)
+    assert row["n_stuck_probes"] == 1.0
+    assert row["cargo_estimate_spread_c"] == 0.0  # the one live logger's estimate alone
+    assert math.isclose(row["cargo_estimate_gap_to_max_c"], 3.0, abs_tol=0.1)
+
+
+def test_an_air_probe_that_holds_one_value_while_the_loggers_move_gives_no_cargo_estimate():
+    frame = with_noise(failing_reefer_readings())
+    stuck = (frame["device"] == "t-reefer") & (frame["ts"] > T0 + pd.Timedelta(minutes=15))
+    frame.loc[stuck, "temp_c"] = 5.0
+    row = row_at(features(frame), 30)
+    assert row["n_stuck_probes"] == 1.0
+    assert math.isnan(row["cargo_estimate_gap_to_max_c"])
+
+
+def test_probes_holding_steady_with_nothing_moving_are_not_stuck():
+    frame = failing_reefer_readings()  # not a digit moves before minute 21
+    row = row_at(features(frame[frame["ts"] <= T0 + pd.Timedelta(minutes=20)]), 20)
+    assert row["n_stuck_probes"] == 0.0
