@@ -57,12 +57,13 @@ ALARM_GRID = {
 AT_ONCE_GRID = (None, 0.99, 0.97, 0.95)
 ALARM_FOLDS = 4
 # What the rule must reach on those predictions before it may trade anything
-# for fewer false alarms: the median lead time over breaches that can
-# be warned of, and its recall (0.95) plus a margin, because a few dozen
-# breach events measure recall only to about 0.02 and the rule must still
-# meet the target on trips it never saw.
+# for fewer false alarms: the recall (0.95) and median lead time over
+# breaches that can be warned of (15 min), each with a margin, because a few
+# dozen breach events measure recall only to about 0.02 and a median lead to
+# about one evaluation step (5 min), and the rule must still meet the targets
+# on trips it never saw.
 RECALL_REQUIRED = 0.97
-LEAD_TIME_REQUIRED_MIN = 15.0
+LEAD_TIME_REQUIRED_MIN = 20.0
 
 
 class DatasetError(ValueError):
@@ -140,13 +141,17 @@ class DatasetSpec:
         return f"{name}-twin" if self.twin else name
 
 
-# The default model of a fresh clone: 480 trips with 177 breaches (84 of them
-# mid-trip), enough for the alarm rule's out-of-fold choice to generalise
-# (with half as many, recall and lead time on unseen fleets swung with the
-# split), small enough to simulate and train in about a minute here.
-DEFAULT_TRAINING = DatasetSpec(trucks=120, days=2, seed=1, fault_rate=6.0)
-# Evaluation uses other seeds than training: trips the models never saw.
-DEFAULT_EVALUATION = DatasetSpec(trucks=30, days=2, seed=2, fault_rate=6.0)
+# The default model: 960 trips with 329 breaches (154 of them mid-trip).
+# With half as many the alarm rule chosen out of fold swung from one
+# training run to the next; with twice as many it did no better on unseen
+# fleets. Simulating and training it takes minutes, so the result is
+# shipped with the code (analytics.default_model) and installed by a fresh
+# clone.
+DEFAULT_TRAINING = DatasetSpec(trucks=240, days=2, seed=1, fault_rate=6.0)
+# Evaluation uses another seed than training: trips the models never saw.
+# About a thousand of them: on 120 trips (30 trucks) a target's figure moved
+# by more than its margin from one seed to the next (docs/analytics.md).
+DEFAULT_EVALUATION = DatasetSpec(trucks=250, days=2, seed=2, fault_rate=6.0)
 
 
 def dataset_ensure(spec: DatasetSpec, root: Path, *, jobs: int = 1) -> Dataset:

@@ -8,6 +8,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from analytics.default_model import SHIPPED_DIR, default_model_write
 from analytics.management.dataset_options import add_dataset_arguments, dataset_from_options
 from analytics.models import ModelVersion
 from analytics.registry import ModelRegistryError, model_version_active
@@ -28,7 +29,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--if-missing",
             action="store_true",
-            help="Do nothing if both tasks already have an active model (used by the demo)",
+            help="Do nothing if both tasks already have an active model",
+        )
+        parser.add_argument(
+            "--ship",
+            action="store_true",
+            help="Also write the models as the default shipped with the code "
+            "(analytics/default_model)",
         )
 
     def handle(self, *args, **options) -> None:
@@ -51,6 +58,9 @@ class Command(BaseCommand):
         self.stdout.write(
             f"trained on data set {dataset.sha256} in {time.perf_counter() - started:.1f} s"
         )
+        if options["ship"]:
+            default_model_write(trained, data_config=dataset.manifest["config"])
+            self.stdout.write(f"shipped as the default model in {SHIPPED_DIR}")
         for task, version in versions.items():
             state = "active" if version.active else "not active"
             self.stdout.write(

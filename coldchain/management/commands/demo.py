@@ -35,8 +35,8 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         # The platform scores with the active models: never start without them.
-        # Trains the default models (about 20 s) only on a fresh database.
-        call_command("train_model", if_missing=True, stdout=self.stdout)
+        # Installs the shipped default models only on a fresh database.
+        call_command("install_default_model", or_train=True, stdout=self.stdout)
         setup = demo_prepare(trucks=options["trucks"], interval_s=options["interval"])
         username, password = setup.admin
         fleet = setup.fleet
