@@ -8,7 +8,14 @@ from django.core.management import CommandError, call_command
 from analytics.decision import BREACH, NORMAL, SENSOR_FAULT
 from analytics.evaluation import event_truth
 from analytics.features import FEATURES
-from analytics.training import alarm_rule_choose, alarm_rule_pick, shipment_split, training_frame
+from analytics.training import (
+    LEAD_TIME_REQUIRED_MIN,
+    RECALL_REQUIRED,
+    alarm_rule_choose,
+    alarm_rule_pick,
+    shipment_split,
+    training_frame,
+)
 
 T0 = pd.Timestamp("2026-01-05T00:00:00Z")
 
@@ -96,6 +103,9 @@ def test_the_alarm_rule_waits_out_a_passing_blip_and_keeps_the_breach_warning():
     assert report["mid_trip_lead_time_median_min"] >= 15
 
 
+LEAD = LEAD_TIME_REQUIRED_MIN
+
+
 def rule_report(recall, lead, false_alarms, faults_alarmed=0, faults=100):
     return {
         "breach_recall": recall,
@@ -107,21 +117,21 @@ def rule_report(recall, lead, false_alarms, faults_alarmed=0, faults=100):
 
 
 def test_among_rules_with_about_the_fewest_alarms_the_highest_recall_wins():
-    fewest = ({"name": "fewest"}, rule_report(0.975, 20, 30, faults_alarmed=6))
+    fewest = ({"name": "fewest"}, rule_report(0.975, LEAD + 5, 30, faults_alarmed=6))
     # 36 + 4 = 40 alarms, within sqrt(36) of the fewest's 36: as good, and more recall.
-    surer = ({"name": "surer"}, rule_report(0.99, 18, 36, faults_alarmed=4))
-    noisy = ({"name": "noisy"}, rule_report(1.0, 25, 60))
+    surer = ({"name": "surer"}, rule_report(0.99, LEAD, 36, faults_alarmed=4))
+    noisy = ({"name": "noisy"}, rule_report(1.0, LEAD + 10, 60))
     assert alarm_rule_pick([fewest, surer, noisy])[0]["name"] == "surer"
 
 
 def test_a_rule_short_of_the_required_recall_or_lead_is_never_picked_over_one_meeting_them():
-    meets = ({"name": "meets"}, rule_report(0.97, 15, 50))
-    quiet_but_late = ({"name": "late"}, rule_report(1.0, 10, 5))
-    quiet_but_blind = ({"name": "blind"}, rule_report(0.9, 30, 5))
+    meets = ({"name": "meets"}, rule_report(RECALL_REQUIRED, LEAD, 50))
+    quiet_but_late = ({"name": "late"}, rule_report(1.0, LEAD - 1, 5))
+    quiet_but_blind = ({"name": "blind"}, rule_report(RECALL_REQUIRED - 0.01, LEAD + 10, 5))
     assert alarm_rule_pick([quiet_but_late, meets, quiet_but_blind])[0]["name"] == "meets"
 
 
 def test_with_no_rule_meeting_the_requirements_the_highest_recall_wins():
-    late = ({"name": "late"}, rule_report(0.99, 10, 40))
-    blind = ({"name": "blind"}, rule_report(0.9, 30, 5))
+    late = ({"name": "late"}, rule_report(0.99, LEAD - 1, 40))
+    blind = ({"name": "blind"}, rule_report(0.9, LEAD + 10, 5))
     assert alarm_rule_pick([blind, late])[0]["name"] == "late"
