@@ -250,15 +250,28 @@ def training_frame(
     )
 
 
-def shipment_split(shipments: pd.Index, *, validation_share: float, seed: int) -> pd.Index:
-    """The shipments held out for validation: a seeded random share, never fewer than one.
+def vehicle_of(shipments: pd.Index) -> pd.Index:
+    """The vehicle of each shipment id: ``truck-003`` for ``truck-003/2``, else the id itself.
 
-    Chosen among the sorted distinct shipments, so the row order does not matter.
+    A truck's trips share its box, its reefer and its probes (where each
+    logger sits, each probe's bias): a model graded on one trip of a truck
+    it learnt from another trip of is graded on a truck it knows.
     """
-    distinct = np.sort(shipments.unique().to_numpy())
+    return pd.Index(shipments.astype("string").str.rsplit("/", n=1).str[0])
+
+
+def shipment_split(shipments: pd.Index, *, validation_share: float, seed: int) -> pd.Index:
+    """The shipments held out for validation: all those of a seeded random share of
+    the vehicles (``vehicle_of``), never fewer than one vehicle.
+
+    Chosen among the sorted distinct vehicles, so the row order does not matter.
+    """
+    vehicles = vehicle_of(shipments)
+    distinct = np.sort(vehicles.unique().to_numpy())
     count = max(1, round(len(distinct) * validation_share))
     picked = np.random.default_rng(seed).permutation(len(distinct))[:count]
-    return pd.Index(np.sort(distinct[picked]))
+    held = vehicles.isin(distinct[picked])
+    return pd.Index(np.sort(shipments[held].unique().to_numpy()))
 
 
 def _balanced_weights(labels: np.ndarray) -> np.ndarray:
@@ -339,19 +352,19 @@ def _probabilities(
 def out_of_fold_probabilities(
     frame: pd.DataFrame, *, params: dict[str, dict], rounds: dict[str, int], seed: int
 ) -> pd.DataFrame:
-    """Each shipment's probabilities from models that never saw it.
+    """Each shipment's probabilities from models that never saw its vehicle.
 
-    The shipments fall into ``ALARM_FOLDS`` seeded folds; each fold is
-    predicted by both models trained on the other folds for the ``rounds``
-    early stopping chose on the validation split (no fold grades a model
-    stopped on itself).
+    The vehicles (``vehicle_of``) fall into ``ALARM_FOLDS`` seeded folds; each
+    fold is predicted by both models trained on the other folds for the
+    ``rounds`` early stopping chose on the validation split (no fold grades a
+    model stopped on itself).
     """
-    shipments = frame.index.get_level_values("shipment")
-    distinct = np.sort(shipments.unique().to_numpy())
+    vehicles = vehicle_of(frame.index.get_level_values("shipment"))
+    distinct = np.sort(vehicles.unique().to_numpy())
     order = np.random.default_rng(seed).permutation(len(distinct))
     parts = []
     for fold in np.array_split(order, min(ALARM_FOLDS, len(distinct))):
-        held = shipments.isin(distinct[fold])
+        held = vehicles.isin(distinct[fold])
         boosters = {
             label: xgboost.train(
                 params[label], _matrix(frame[~held], label), num_boost_round=rounds[label]

@@ -15,6 +15,7 @@ from analytics.training import (
     alarm_rule_pick,
     shipment_split,
     training_frame,
+    vehicle_of,
 )
 
 T0 = pd.Timestamp("2026-01-05T00:00:00Z")
@@ -52,14 +53,22 @@ def test_training_frame_labels_breach_before_sensor_fault_before_normal():
     assert list(frame.columns[: len(FEATURES)]) == list(FEATURES)
 
 
-def test_the_split_holds_out_whole_shipments_the_same_for_a_seed():
+def test_the_split_holds_out_whole_trucks_the_same_for_a_seed():
     shipments = pd.Index([f"truck-{n % 7:03d}/{n % 3}" for n in range(500)])
     held_out = shipment_split(shipments, validation_share=0.25, seed=3)
     assert held_out.equals(shipment_split(shipments[::-1], validation_share=0.25, seed=3))
-    in_valid = shipments.isin(held_out)
-    # Every row of a shipment falls on the same side.
-    assert pd.Series(in_valid).groupby(shipments).nunique().eq(1).all()
+    in_valid = pd.Series(shipments.isin(held_out))
+    # Every trip of a truck falls on the same side.
+    assert in_valid.groupby(shipments.str.split("/").str[0]).nunique().eq(1).all()
     assert 0 < in_valid.mean() < 1
+
+
+def test_a_shipment_id_without_a_vehicle_part_is_its_own_vehicle():
+    assert list(vehicle_of(pd.Index(["truck-003/2", "SHP-17", "a/b/c"]))) == [
+        "truck-003",
+        "SHP-17",
+        "a/b",
+    ]
 
 
 def test_train_model_names_a_missing_data_set_instead_of_a_traceback(tmp_path):
