@@ -159,6 +159,13 @@ PHRASES: dict[str, Callable[[float], str]] = {
         else f"cargo at its upper limit in about {v:.0f} min at its present warming"
     ),
     "n_stuck_probes": _count("probe stuck on one value", "probes stuck on one value"),
+    "cargo_plausible_gap_to_max_c": lambda v: (
+        f"cargo about {abs(v):.1f} °C {'below' if v >= 0 else 'above'} the upper limit "
+        "by the loggers that move as a load can"
+    ),
+    "n_implausible_loggers": _count(
+        "logger moving as no load can", "loggers moving as no load can"
+    ),
 }
 MISSING: dict[str, str] = {
     **{
@@ -216,6 +223,8 @@ MISSING: dict[str, str] = {
     "cargo_estimate_coldest_gap_to_max_c": "no logger or reefer air reading",
     "cargo_estimate_minutes_to_max": "no logger or reefer air reading",
     "n_stuck_probes": "no logger or reefer air reading",
+    "cargo_plausible_gap_to_max_c": "no logger moving as a load can",
+    "n_implausible_loggers": "no logger or reefer air reading",
 }
 
 

@@ -60,6 +60,8 @@ FEATURES = (
     "cargo_estimate_coldest_gap_to_max_c",
     "cargo_estimate_minutes_to_max",
     "n_stuck_probes",
+    "cargo_plausible_gap_to_max_c",
+    "n_implausible_loggers",
 )
 # The reefer controller's probe measures return air (device ids ending in
 # AIR_SUFFIX); every other device is an independent logger in the cargo.
@@ -88,6 +90,12 @@ TRANSIENT_LOGGER_C = 0.15
 STUCK_STEPS = 10
 STUCK_AIR_C = 1.0
 STUCK_LOGGERS_C = 0.3
+# A logger's cargo estimate is implausible when over PLAUSIBLE_STEPS it moved
+# by IMPLAUSIBLE_CHANGE_C against the air, or that far while the air stood
+# within STILL_AIR_C of it on average.
+PLAUSIBLE_STEPS = 30
+IMPLAUSIBLE_CHANGE_C = 0.5
+STILL_AIR_C = 1.0
 # Beyond this many minutes (or when the cargo is not warming), the limit is "far".
 MINUTES_TO_MAX_CAP = 600.0
 # Feature rows, and so decisions, every 5 minutes on the clock (:00, :05, ...).
@@ -234,6 +242,7 @@ def _cargo_estimate(aligned: pd.DataFrame) -> pd.DataFrame:
     )
     estimate = (loggers["temp_c"] - share * loggers["air_c"]) / (1.0 - share)
     estimate = estimate.where(~logger_stuck & ~air_stuck)
+    implausible = _implausible(estimate, loggers["air_c"], probe)
     per_instant = estimate.groupby(instant)
     stuck_probes = logger_stuck.astype("float64").groupby(instant).sum()
     return pd.DataFrame(
@@ -241,9 +250,27 @@ def _cargo_estimate(aligned: pd.DataFrame) -> pd.DataFrame:
             "cargo_estimate_c": per_instant.mean(),
             "cargo_estimate_spread_c": per_instant.max() - per_instant.min(),
             "cargo_estimate_coldest_c": per_instant.min(),
+            "cargo_plausible_c": estimate.where(~implausible).groupby(instant).mean(),
+            "n_implausible_loggers": implausible.astype("float64").groupby(instant).sum(),
             "n_stuck_probes": stuck_probes + air_stuck.groupby(instant).max().astype("float64"),
         }
     )
+
+
+def _implausible(estimate: pd.Series, air: pd.Series, probe: list[pd.Series]) -> pd.Series:
+    """Cargo estimates that moved as no cargo can over the last ``PLAUSIBLE_STEPS``.
+
+    A load changes temperature only by the heat the air brings it: it cannot
+    cool while the air stands warmer (or warm while colder), nor move far
+    while the air stands at its temperature. A logger whose estimate does
+    either is drifting, not measuring.
+    """
+    change = estimate - estimate.groupby(probe).shift(PLAUSIBLE_STEPS)
+    pull = (air - estimate).groupby(probe).rolling(PLAUSIBLE_STEPS, min_periods=1).mean()
+    pull = pull.reset_index(level=[0, 1], drop=True).reindex(estimate.index)
+    against = change * np.sign(pull) <= -IMPLAUSIBLE_CHANGE_C
+    unpulled = (pull.abs() < STILL_AIR_C) & (change.abs() >= IMPLAUSIBLE_CHANGE_C)
+    return against | unpulled
 
 
 def _moved(values: pd.Series, groups: list[pd.Series]) -> pd.Series:
@@ -381,6 +408,7 @@ def features(
     for window in CARGO_SLOPE_WINDOWS_MIN:
         earlier = estimate.groupby(shipment).shift(window * 60 // step_s)
         steps[f"cargo_estimate_slope_{window}m_c_per_h"] = (estimate - earlier) * 60.0 / window
+    steps["cargo_plausible_gap_to_max_c"] = steps["temp_max"] - steps["cargo_plausible_c"]
     steps["cargo_estimate_coldest_gap_to_max_c"] = (
         steps["temp_max"] - steps["cargo_estimate_coldest_c"]
     )

@@ -9,7 +9,11 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from analytics.default_model import SHIPPED_DIR, default_model_write
-from analytics.management.dataset_options import add_dataset_arguments, dataset_from_options
+from analytics.management.dataset_options import (
+    add_dataset_arguments,
+    dataset_from_options,
+    dataset_twin_from_options,
+)
 from analytics.models import ModelVersion
 from analytics.registry import ModelRegistryError, model_version_active
 from analytics.training import DEFAULT_TRAINING, dataset_train, models_register
@@ -47,7 +51,10 @@ class Command(BaseCommand):
         started = time.perf_counter()
         dataset = dataset_from_options(options, announce=self.stdout.write)
         trained = dataset_train(
-            dataset, seed=options["seed"], threads=settings.ANALYTICS_TRAIN_THREADS
+            dataset,
+            seed=options["seed"],
+            threads=settings.ANALYTICS_TRAIN_THREADS,
+            twin=dataset_twin_from_options(options, dataset),
         )
         try:
             versions = models_register(
