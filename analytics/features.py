@@ -93,7 +93,7 @@ STUCK_LOGGERS_C = 0.3
 # A logger's cargo estimate is implausible when over PLAUSIBLE_STEPS it moved
 # by IMPLAUSIBLE_CHANGE_C against the air, or that far while the air stood
 # within STILL_AIR_C of it on average.
-PLAUSIBLE_STEPS = 30
+PLAUSIBLE_STEPS = 90
 IMPLAUSIBLE_CHANGE_C = 0.5
 STILL_AIR_C = 1.0
 # Beyond this many minutes (or when the cargo is not warming), the limit is "far".
