@@ -175,3 +175,28 @@ def test_probes_holding_steady_with_nothing_moving_are_not_stuck():
     frame = failing_reefer_readings()  # not a digit moves before minute 21
     row = row_at(features(frame[frame["ts"] <= T0 + pd.Timedelta(minutes=20)]), 20)
     assert row["n_stuck_probes"] == 0.0
+
+
+def test_a_logger_drifting_while_the_air_holds_steady_is_set_aside():
+    # Air and loggers agree at 5 °C; from minute 10 t-logger-2 drifts 1.2 °C
+    # per hour, as no load can with the air standing at its temperature.
+    frame = with_noise(readings(minutes=100, devices=("t-reefer", "t-logger", "t-logger-2")))
+    drifting = frame["device"] == "t-logger-2"
+    minutes = (frame["ts"] - T0).dt.total_seconds() / 60
+    frame.loc[drifting, "temp_c"] += (minutes[drifting] - 10).clip(lower=0) * 0.02
+    row = row_at(features(frame), 100)
+    assert row["n_implausible_loggers"] == 1.0
+    assert math.isclose(row["cargo_plausible_gap_to_max_c"], 3.0, abs_tol=0.05)
+    assert row["cargo_estimate_gap_to_max_c"] < 2.5  # the drift drags the plain mean
+
+
+def test_a_load_warming_with_the_air_is_plausible():
+    frame = failing_reefer_readings(minutes=100)
+    # From minute 21 the cargo warms 1.2 °C per hour under the warm air, and
+    # the loggers (shares 0.1 and 0.2) follow it.
+    minutes = (frame["ts"] - T0).dt.total_seconds() / 60
+    loggers = frame["device"] != "t-reefer"
+    share = frame["device"].map({"t-logger": 0.9, "t-logger-2": 0.8})
+    frame.loc[loggers, "temp_c"] += ((minutes - 21).clip(lower=0) * 0.02 * share)[loggers]
+    row = row_at(features(with_noise(frame)), 100)
+    assert row["n_implausible_loggers"] == 0.0
