@@ -215,8 +215,13 @@ def _cargo_estimate(aligned: pd.DataFrame) -> pd.DataFrame:
         air_probe, on=["shipment", "t"]
     )
     loggers = loggers.sort_values(["shipment", "device", "t"], kind="stable")
-    probe = [loggers["shipment"], loggers["device"]]
-    instant = [loggers["shipment"], loggers["t"]]
+    # Integer keys, computed once: grouping by them again and again costs a
+    # fraction of grouping by the id columns, which is most of a small call.
+    probe = pd.Series(
+        loggers.groupby(["shipment", "device"], sort=False).ngroup().to_numpy(),
+        index=loggers.index,
+    )
+    instant = loggers.groupby(["shipment", "t"], sort=False).ngroup()
     air_change = loggers["air_c"] - loggers["air_c"].groupby(probe).shift(TRANSIENT_STEPS)
     logger_change = loggers["temp_c"] - loggers["temp_c"].groupby(probe).shift(TRANSIENT_STEPS)
     followed = logger_change * np.sign(air_change) >= TRANSIENT_LOGGER_C
@@ -243,21 +248,35 @@ def _cargo_estimate(aligned: pd.DataFrame) -> pd.DataFrame:
     estimate = (loggers["temp_c"] - share * loggers["air_c"]) / (1.0 - share)
     estimate = estimate.where(~logger_stuck & ~air_stuck)
     implausible = _implausible(estimate, loggers["air_c"], probe)
-    per_instant = estimate.groupby(instant)
-    stuck_probes = logger_stuck.astype("float64").groupby(instant).sum()
+    per_instant = loggers[["shipment", "t"]].assign(
+        estimate=estimate,
+        plausible=estimate.where(~implausible),
+        implausible=implausible.astype("float64"),
+        stuck=logger_stuck.astype("float64"),
+        air_stuck=air_stuck.astype("float64"),
+    )
+    grouped = per_instant.groupby(["shipment", "t"]).agg(
+        cargo_estimate_c=("estimate", "mean"),
+        coldest=("estimate", "min"),
+        warmest=("estimate", "max"),
+        cargo_plausible_c=("plausible", "mean"),
+        n_implausible_loggers=("implausible", "sum"),
+        stuck=("stuck", "sum"),
+        air_stuck=("air_stuck", "max"),
+    )
     return pd.DataFrame(
         {
-            "cargo_estimate_c": per_instant.mean(),
-            "cargo_estimate_spread_c": per_instant.max() - per_instant.min(),
-            "cargo_estimate_coldest_c": per_instant.min(),
-            "cargo_plausible_c": estimate.where(~implausible).groupby(instant).mean(),
-            "n_implausible_loggers": implausible.astype("float64").groupby(instant).sum(),
-            "n_stuck_probes": stuck_probes + air_stuck.groupby(instant).max().astype("float64"),
+            "cargo_estimate_c": grouped["cargo_estimate_c"],
+            "cargo_estimate_spread_c": grouped["warmest"] - grouped["coldest"],
+            "cargo_estimate_coldest_c": grouped["coldest"],
+            "cargo_plausible_c": grouped["cargo_plausible_c"],
+            "n_implausible_loggers": grouped["n_implausible_loggers"],
+            "n_stuck_probes": grouped["stuck"] + grouped["air_stuck"],
         }
     )
 
 
-def _implausible(estimate: pd.Series, air: pd.Series, probe: list[pd.Series]) -> pd.Series:
+def _implausible(estimate: pd.Series, air: pd.Series, probe: pd.Series) -> pd.Series:
     """Cargo estimates that moved as no cargo can over the last ``PLAUSIBLE_STEPS``.
 
     A load changes temperature only by the heat the air brings it: it cannot
@@ -266,22 +285,21 @@ def _implausible(estimate: pd.Series, air: pd.Series, probe: list[pd.Series]) ->
     either is drifting, not measuring.
     """
     change = estimate - estimate.groupby(probe).shift(PLAUSIBLE_STEPS)
-    pull = (air - estimate).groupby(probe).rolling(PLAUSIBLE_STEPS, min_periods=1).mean()
-    pull = pull.reset_index(level=[0, 1], drop=True).reindex(estimate.index)
+    pull = _rolling_mean(air - estimate, probe, PLAUSIBLE_STEPS)
     against = change * np.sign(pull) <= -IMPLAUSIBLE_CHANGE_C
     unpulled = (pull.abs() < STILL_AIR_C) & (change.abs() >= IMPLAUSIBLE_CHANGE_C)
     return against | unpulled
 
 
-def _moved(values: pd.Series, groups: list[pd.Series]) -> pd.Series:
+def _moved(values: pd.Series, groups: pd.Series) -> pd.Series:
     """How far each group's values ranged over the last ``STUCK_STEPS`` grid steps."""
     window = values.groupby(groups).rolling(STUCK_STEPS + 1, min_periods=1)
     moved = window.max() - window.min()
-    return moved.reset_index(level=list(range(len(groups))), drop=True).reindex(values.index)
+    return moved.reset_index(level=0, drop=True).reindex(values.index)
 
 
 def _stuck(
-    values: pd.Series, groups: list[pd.Series], *, others_moved: pd.Series, moved_c: float
+    values: pd.Series, groups: pd.Series, *, others_moved: pd.Series, moved_c: float
 ) -> pd.Series:
     """Readings unchanged for ``STUCK_STEPS`` grid steps while the other probes moved
     (``others_moved``, from ``_moved``) by ``moved_c`` or more.
@@ -292,7 +310,7 @@ def _stuck(
     """
     changed = values.ne(values.groupby(groups).shift())
     value_run = changed.groupby(groups).cumsum()
-    unchanged_for = values.groupby([*groups, value_run]).cumcount()
+    unchanged_for = values.groupby([groups, value_run]).cumcount()
     return (unchanged_for >= STUCK_STEPS) & (others_moved >= moved_c)
 
 
