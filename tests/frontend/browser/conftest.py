@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.shipment_factories import PASSWORD
@@ -49,18 +48,6 @@ def browser() -> Browser:
         )
         yield launched
         launched.close()
-
-
-@pytest.fixture(scope="session", autouse=True)
-def live_server_closes_its_database_connections():
-    """Each request of the live server closes its database connection.
-
-    The server answers a browser's keep-alive connection in one thread; with
-    a connection age above 0 that thread kept its database connection open
-    after the test, and the test database could not be dropped at the end.
-    Connection objects share their settings dict, so the threads see this.
-    """
-    connections.settings[DEFAULT_DB_ALIAS]["CONN_MAX_AGE"] = 0
 
 
 @pytest.fixture
