@@ -38,13 +38,6 @@ class ShippedModelError(ModelRegistryError):
     """The shipped default model is missing, altered, or made for other features."""
 
 
-def _boosters(trained: TrainedModels) -> dict[str, xgboost.Booster]:
-    return {
-        ModelVersion.Task.BREACH.value: trained.breach,
-        ModelVersion.Task.BREACH_SOON.value: trained.breach_soon,
-    }
-
-
 def default_model_write(
     trained: TrainedModels, *, data_config: dict, directory: Path = SHIPPED_DIR
 ) -> dict:
@@ -54,7 +47,7 @@ def default_model_write(
     """
     directory.mkdir(parents=True, exist_ok=True)
     tasks = {}
-    for task, booster in _boosters(trained).items():
+    for task, booster in trained.boosters.items():
         path = directory / f"{task}.ubj"
         booster.save_model(str(path))
         tasks[task] = {

@@ -173,19 +173,28 @@ def _per_probe(aligned: pd.DataFrame, step_s: int) -> pd.DataFrame:
     return out
 
 
-def _cargo(aligned: pd.DataFrame, step_s: int, tolerance_c: float) -> pd.DataFrame:
+def _change_per_h(values: pd.Series, group: pd.Series, window_min: int, step_s: int) -> pd.Series:
+    """Each value's change over the last ``window_min`` minutes of its group, in °C/h."""
+    earlier = values.groupby(group).shift(window_min * 60 // step_s)
+    return (values - earlier) * 60.0 / window_min
+
+
+def _cargo(
+    aligned: pd.DataFrame, is_air: pd.Series, air: pd.Series, step_s: int, tolerance_c: float
+) -> pd.DataFrame:
     """The loggers' own quorum (cargo temperature, its slopes) and the air probe's reading.
 
     The hottest probe is usually the air probe, which warms within minutes of
     a failure while the cargo takes hours: the model needs the two apart.
+    ``is_air`` marks the air probe's rows of ``aligned``; ``air`` is its
+    reading by (shipment, t).
     """
-    is_air = aligned["device"].str.endswith(AIR_SUFFIX)
     cargo = quorum(aligned[~is_air], k=2, tolerance_c=tolerance_c).steps
     cargo = cargo[["shipment", "t", "validated_c"]].rename(columns={"validated_c": "cargo_c"})
     for window in CARGO_SLOPE_WINDOWS_MIN:
-        earlier = cargo["cargo_c"].groupby(cargo["shipment"]).shift(window * 60 // step_s)
-        cargo[f"cargo_slope_{window}m_c_per_h"] = (cargo["cargo_c"] - earlier) * 60.0 / window
-    air = aligned.loc[is_air].groupby(["shipment", "t"])["temp_c"].max().rename("air_c")
+        cargo[f"cargo_slope_{window}m_c_per_h"] = _change_per_h(
+            cargo["cargo_c"], cargo["shipment"], window, step_s
+        )
     loggers = aligned[~is_air].groupby(["shipment", "t"])["temp_c"]
     return (
         cargo.set_index(["shipment", "t"])
@@ -195,7 +204,7 @@ def _cargo(aligned: pd.DataFrame, step_s: int, tolerance_c: float) -> pd.DataFra
     )
 
 
-def _cargo_estimate(aligned: pd.DataFrame) -> pd.DataFrame:
+def _cargo_estimate(aligned: pd.DataFrame, is_air: pd.Series, air: pd.Series) -> pd.DataFrame:
     """The cargo temperature from each logger with its own share of the air taken out.
 
     A logger reads ``cargo + share * (air - cargo)``; over a fast swing of the
@@ -208,11 +217,10 @@ def _cargo_estimate(aligned: pd.DataFrame) -> pd.DataFrame:
     Columns ``cargo_estimate_c`` (mean of the loggers' estimates),
     ``cargo_estimate_spread_c`` (how far they disagree),
     ``cargo_estimate_coldest_c``, ``n_stuck_probes``, by (shipment, t).
+    ``is_air`` and ``air`` as for ``_cargo``.
     """
-    is_air = aligned["device"].str.endswith(AIR_SUFFIX)
-    air_probe = aligned.loc[is_air].groupby(["shipment", "t"])["temp_c"].max().rename("air_c")
     loggers = aligned.loc[~is_air, ["shipment", "device", "t", "temp_c"]].join(
-        air_probe, on=["shipment", "t"]
+        air, on=["shipment", "t"]
     )
     loggers = loggers.sort_values(["shipment", "device", "t"], kind="stable")
     # Integer keys, computed once: grouping by them again and again costs a
@@ -389,7 +397,9 @@ def features(
     steps["out_of_range_run_min"] = outside.astype("float64").groupby(run).cumsum() * step_min
     steps["quorum"] = steps["quorum"].astype("float64")
 
-    steps = steps.join(_cargo(aligned, step_s, tolerance_c), on=["shipment", "t"])
+    is_air = aligned["device"].str.endswith(AIR_SUFFIX)
+    air = aligned.loc[is_air].groupby(["shipment", "t"])["temp_c"].max().rename("air_c")
+    steps = steps.join(_cargo(aligned, is_air, air, step_s, tolerance_c), on=["shipment", "t"])
     steps["cargo_gap_to_max_c"] = steps["temp_max"] - steps["cargo_c"]
     steps["cargo_gap_to_min_c"] = steps["cargo_c"] - steps["temp_min"]
     steps["air_minus_cargo_c"] = steps["air_c"] - steps["cargo_c"]
@@ -419,13 +429,14 @@ def features(
     )
     steps["logger_spread_c"] = steps["logger_hot_c"] - steps["logger_cold_c"]
     steps = steps.join(_settled(steps, step_s, tolerance_c))
-    steps = steps.join(_cargo_estimate(aligned), on=["shipment", "t"])
+    steps = steps.join(_cargo_estimate(aligned, is_air, air), on=["shipment", "t"])
     estimate = steps["cargo_estimate_c"]
     steps["cargo_estimate_gap_to_max_c"] = steps["temp_max"] - estimate
     steps["cargo_estimate_gap_to_min_c"] = estimate - steps["temp_min"]
     for window in CARGO_SLOPE_WINDOWS_MIN:
-        earlier = estimate.groupby(shipment).shift(window * 60 // step_s)
-        steps[f"cargo_estimate_slope_{window}m_c_per_h"] = (estimate - earlier) * 60.0 / window
+        steps[f"cargo_estimate_slope_{window}m_c_per_h"] = _change_per_h(
+            estimate, shipment, window, step_s
+        )
     steps["cargo_plausible_gap_to_max_c"] = steps["temp_max"] - steps["cargo_plausible_c"]
     steps["cargo_estimate_coldest_gap_to_max_c"] = (
         steps["temp_max"] - steps["cargo_estimate_coldest_c"]

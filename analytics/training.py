@@ -95,6 +95,14 @@ class TrainedModels:
     def thresholds(self) -> dict[str, float]:
         return {**self.params["breach"]["decision"], **self.params["breach_soon"]["decision"]}
 
+    @property
+    def boosters(self) -> dict[str, xgboost.Booster]:
+        """Each task's booster, by ``ModelVersion.Task`` value."""
+        return {
+            ModelVersion.Task.BREACH.value: self.breach,
+            ModelVersion.Task.BREACH_SOON.value: self.breach_soon,
+        }
+
 
 def _times(text: pd.Series) -> pd.Series:
     return pd.to_datetime(text, utc=True, format="ISO8601")
@@ -680,8 +688,5 @@ def models_register(
             training_data_sha256=trained.training_data_sha256,
             activate=activate,
         )
-        for task, booster in (
-            (ModelVersion.Task.BREACH.value, trained.breach),
-            (ModelVersion.Task.BREACH_SOON.value, trained.breach_soon),
-        )
+        for task, booster in trained.boosters.items()
     }
